@@ -1,0 +1,3 @@
+from ossbox.cli.main import main
+
+main()

@@ -1,0 +1,256 @@
+"""Who is calling: signature verification for V1 and V4, in headers or presigned URLs."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from urllib.parse import unquote
+
+from ossbox.core.errors import OSSError, access_denied, invalid_argument
+from ossbox.meta.types import AccessKey
+from ossbox.protocol import signing
+from ossbox.protocol.request import OssRequest
+from ossbox.protocol.times import parse_http_date
+
+MAX_SKEW_S = 15 * 60
+MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Principal:
+    access_key_id: str
+    owner_id: str
+
+
+KeyLookup = Callable[[str], AccessKey | None]
+
+
+def _skew_error() -> OSSError:
+    return OSSError(
+        403,
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+    )
+
+
+def _mismatch(access_key_id: str, string_to_sign: str, provided: str) -> OSSError:
+    return OSSError(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+        {"OSSAccessKeyId": access_key_id, "SignatureProvided": provided, "StringToSign": string_to_sign},
+    )
+
+
+def _expired() -> OSSError:
+    return access_denied("Request has expired.")
+
+
+@lru_cache(maxsize=256)
+def _cached_signing_key(secret: str, date: str, region: str) -> bytes:
+    return signing.v4_signing_key(secret, date, region)
+
+
+def _header_variants(headers: dict[str, str]) -> list[dict[str, str]]:
+    """Header values arrive as latin-1; a client that sent UTF-8 signed the decoded text instead."""
+    variants = [headers]
+    if any(not v.isascii() for v in headers.values()):
+        alt = {}
+        for k, v in headers.items():
+            try:
+                alt[k] = v.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                alt[k] = v
+        variants.append(alt)
+    return variants
+
+
+class Authenticator:
+    def __init__(self, lookup_key: KeyLookup, region: str) -> None:
+        self._lookup = lookup_key
+        self.region = region
+
+    def authenticate(self, req: OssRequest) -> Principal | None:
+        """The caller, or None for an anonymous request. Raises on a bad or expired signature."""
+        auth = req.headers.get("authorization")
+        if auth:
+            if auth.startswith("OSS4-HMAC-SHA256"):
+                return self._v4_header(req, auth)
+            if auth.startswith("OSS "):
+                return self._v1_header(req, auth)
+            raise invalid_argument("Authorization header is invalid.", "Authorization", auth.split(" ")[0])
+        q = req.query
+        if "x-oss-signature" in q:
+            return self._v4_query(req)
+        if "Signature" in q or "OSSAccessKeyId" in q:
+            return self._v1_query(req)
+        return None
+
+    def _key(self, access_key_id: str) -> AccessKey:
+        key = self._lookup(access_key_id)
+        if key is None:
+            raise OSSError(
+                403,
+                "InvalidAccessKeyId",
+                "The OSS Access Key Id you provided does not exist in our records.",
+                {"OSSAccessKeyId": access_key_id},
+            )
+        return key
+
+    @staticmethod
+    def _check_token(req: OssRequest) -> None:
+        if "x-oss-security-token" in req.headers or "security-token" in req.query:
+            raise OSSError(
+                403, "InvalidAccessKeyId", "Temporary credentials (security tokens) are not supported yet."
+            )
+
+    # ---------------------------------------------------------------- V1
+    def _v1_header(self, req: OssRequest, auth: str) -> Principal:
+        access_key_id, sep, provided = auth[4:].strip().rpartition(":")
+        if not sep or not access_key_id:
+            raise invalid_argument("Authorization header is invalid.", "Authorization", "OSS")
+        self._check_token(req)
+        key = self._key(access_key_id)
+        date = req.headers.get("x-oss-date") or req.headers.get("date", "")
+        when = parse_http_date(date)
+        if when is None:
+            raise access_denied("OSS authentication requires a valid Date.")
+        if abs(time.time() - when) > MAX_SKEW_S:
+            raise _skew_error()
+        self._verify_v1(req, key, date, provided, exclude=frozenset())
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _v1_query(self, req: OssRequest) -> Principal:
+        q = req.query
+        for name in ("OSSAccessKeyId", "Expires", "Signature"):
+            if name not in q:
+                raise access_denied(f"Presigned URL lacks {name}.")
+        expires = q["Expires"]
+        if not expires.isdigit():
+            raise access_denied("Expires is not a valid epoch time.")
+        if int(expires) < time.time():
+            raise _expired()
+        self._check_token(req)
+        key = self._key(q["OSSAccessKeyId"])
+        self._verify_v1(req, key, expires, q["Signature"], exclude=frozenset(["Signature"]))
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _verify_v1(
+        self, req: OssRequest, key: AccessKey, date: str, provided: str, exclude: frozenset[str]
+    ) -> None:
+        decoded = [(unquote(k.replace("+", "%20")), unquote(v.replace("+", "%20"))) for k, v in req.raw_query]
+        decoded = [(k, v) for k, v in decoded if k not in exclude]
+        first = ""
+        for headers in _header_variants(req.headers):
+            for subs in (signing.OSS2_SUBRESOURCES, signing.V2SDK_SUBRESOURCES):
+                sts = signing.v1_string_to_sign(req.method, headers, date, req.bucket, req.key, decoded, subs)
+                first = first or sts
+                if hmac.compare_digest(signing.v1_signature(key.secret, sts), provided):
+                    return
+        raise _mismatch(key.access_key_id, first, provided)
+
+    # ---------------------------------------------------------------- V4
+    def _check_scope(self, credential: str) -> tuple[str, str, str]:
+        parts = credential.split("/")
+        if len(parts) != 5 or parts[3] != "oss" or parts[4] != "aliyun_v4_request":
+            raise invalid_argument("Invalid credential in Authorization header.", "Credential", credential)
+        access_key_id, date, region = parts[0], parts[1], parts[2]
+        if region != self.region:
+            raise invalid_argument(
+                "Invalid signing region in Authorization header.", "Credential", credential
+            )
+        return access_key_id, date, region
+
+    def _v4_header(self, req: OssRequest, auth: str) -> Principal:
+        fields = signing.parse_v4_authorization(auth)
+        credential = fields.get("Credential", "")
+        provided = fields.get("Signature", "")
+        if not credential or not provided:
+            raise invalid_argument("Authorization header is invalid.", "Authorization", signing.V4_ALGORITHM)
+        access_key_id, date, region = self._check_scope(credential)
+        self._check_token(req)
+        key = self._key(access_key_id)
+        timestamp = req.headers.get("x-oss-date", "")
+        when = _parse_v4_time(timestamp)
+        if when is None:
+            raise access_denied("x-oss-date is missing or not in yyyymmddTHHMMSSZ form.")
+        if abs(time.time() - when) > MAX_SKEW_S:
+            raise _skew_error()
+        if timestamp[:8] != date:
+            raise invalid_argument("Invalid signing date in Authorization header.", "Credential", credential)
+        additional = [h.strip().lower() for h in fields.get("AdditionalHeaders", "").split(";") if h.strip()]
+        payload = req.headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")
+        self._verify_v4(req, key, timestamp, date, region, additional, payload, provided, frozenset())
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _v4_query(self, req: OssRequest) -> Principal:
+        q = req.query
+        if q.get("x-oss-signature-version") != signing.V4_ALGORITHM:
+            raise invalid_argument("x-oss-signature-version is invalid.", "x-oss-signature-version", "")
+        credential = q.get("x-oss-credential", "")
+        access_key_id, date, region = self._check_scope(credential)
+        timestamp = q.get("x-oss-date", "")
+        when = _parse_v4_time(timestamp)
+        expires = q.get("x-oss-expires", "")
+        if when is None or not expires.isdigit():
+            raise access_denied("x-oss-date or x-oss-expires is invalid.")
+        if int(expires) > MAX_PRESIGN_EXPIRES_S:
+            raise invalid_argument("x-oss-expires is too large.", "x-oss-expires", expires)
+        if when + int(expires) < time.time():
+            raise _expired()
+        if when - time.time() > MAX_SKEW_S:
+            raise _skew_error()
+        self._check_token(req)
+        key = self._key(access_key_id)
+        additional = [
+            h.strip().lower() for h in q.get("x-oss-additional-headers", "").split(";") if h.strip()
+        ]
+        self._verify_v4(
+            req,
+            key,
+            timestamp,
+            date,
+            region,
+            additional,
+            "UNSIGNED-PAYLOAD",
+            q["x-oss-signature"],
+            frozenset(["x-oss-signature"]),
+        )
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _verify_v4(
+        self,
+        req: OssRequest,
+        key: AccessKey,
+        timestamp: str,
+        date: str,
+        region: str,
+        additional: list[str],
+        payload: str,
+        provided: str,
+        exclude: frozenset[str],
+    ) -> None:
+        scope = f"{date}/{region}/oss/aliyun_v4_request"
+        signing_key = _cached_signing_key(key.secret, date, region)
+        first = ""
+        for headers in _header_variants(req.headers):
+            canonical = signing.v4_canonical_request(
+                req.method, req.bucket, req.key, req.raw_query, headers, additional, payload, exclude
+            )
+            sts = signing.v4_string_to_sign(timestamp, scope, canonical)
+            first = first or sts
+            if hmac.compare_digest(signing.v4_signature(signing_key, sts), provided):
+                return
+        raise _mismatch(key.access_key_id, first, provided)
+
+
+def _parse_v4_time(value: str) -> float | None:
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,145 @@
+"""The `ossbox` command."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, new_key_pair, open_meta, run
+from ossbox.meta.types import AccessKey
+
+DEFAULT_DATA_DIR = "./ossbox-data"
+
+
+def _split_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT, for example 127.0.0.1:9000", param_hint="--address")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    envvar="OSSBOX_DATA_DIR",
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory holding all data and metadata [env OSSBOX_DATA_DIR].",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """ossbox: Alibaba Cloud OSS that you can run yourself.
+
+    \b
+    Start a server on local disk and SQLite:
+      ossbox server                       # http://127.0.0.1:9000, data in ./ossbox-data
+    Point any OSS client at it (oss2, alibabacloud-oss-v2, ali-oss, ossutil) with the
+    printed AccessKeyId/AccessKeySecret and region cn-hangzhou.
+
+    \b
+    Manage extra access keys of the owner:
+      ossbox key create | list | delete KEY_ID
+    """
+
+
+@main.command()
+@click.option(
+    "--address",
+    envvar="OSSBOX_ADDRESS",
+    default="127.0.0.1:9000",
+    show_default=True,
+    help="HOST:PORT to listen on [env OSSBOX_ADDRESS].",
+)
+@data_dir_option
+@click.option(
+    "--region",
+    envvar="OSSBOX_REGION",
+    default="cn-hangzhou",
+    show_default=True,
+    help="Region the server answers for; V4 signatures must name it [env OSSBOX_REGION].",
+)
+@click.option(
+    "--base-domain",
+    "base_domains",
+    envvar="OSSBOX_BASE_DOMAIN",
+    multiple=True,
+    help="Domain for virtual-hosted style (BUCKET.DOMAIN); repeatable. 'localhost' always works "
+    "[env OSSBOX_BASE_DOMAIN].",
+)
+@click.option(
+    "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
+)
+def server(address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], log_level: str) -> None:
+    """Run the OSS server.
+
+    The owner's key comes from OSSBOX_ROOT_ACCESS_KEY_ID and OSSBOX_ROOT_ACCESS_KEY_SECRET when both are
+    set; otherwise the first start creates one and prints it once.
+    """
+    import os
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, port = _split_address(address)
+    domains = (*(d.lower().strip(".") for d in base_domains if d), "localhost")
+    run(
+        ServerConfig(
+            host=host,
+            port=port,
+            data_dir=data_dir.resolve(),
+            region=region,
+            base_domains=domains,
+            root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
+            root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
+        )
+    )
+
+
+@main.group()
+def key() -> None:
+    """Manage the owner's access keys (stored in the data directory)."""
+
+
+@key.command("create")
+@data_dir_option
+@click.option("--description", default="", help="A note to tell keys apart.")
+def key_create(data_dir: Path, description: str) -> None:
+    """Create a key pair and print it (the secret is shown only now)."""
+    meta = open_meta(data_dir)
+    key_id, secret = new_key_pair()
+    ak = AccessKey(key_id, secret, ROOT_OWNER_ID, False, int(time.time() * 1000), description)
+    meta.write(lambda txn: txn.insert_access_key(ak))
+    click.echo(f"AccessKeyId={key_id}\nAccessKeySecret={secret}")
+
+
+@key.command("list")
+@data_dir_option
+def key_list(data_dir: Path) -> None:
+    """List key ids (never secrets)."""
+    meta = open_meta(data_dir)
+    for ak in meta.list_access_keys():
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ak.created_ms / 1000))
+        role = "root" if ak.is_root else "key"
+        click.echo(f"{ak.access_key_id}\t{role}\t{created}\t{ak.description}")
+
+
+@key.command("delete")
+@data_dir_option
+@click.argument("access_key_id")
+def key_delete(data_dir: Path, access_key_id: str) -> None:
+    """Delete a key. The root key cannot be deleted."""
+    meta = open_meta(data_dir)
+    ak = meta.get_access_key(access_key_id)
+    if ak is None:
+        raise click.ClickException(f"no such key: {access_key_id}")
+    if ak.is_root:
+        raise click.ClickException("the root key cannot be deleted")
+    meta.write(lambda txn: txn.delete_access_key(access_key_id))
+    click.echo(f"deleted {access_key_id}")
+
+
+if __name__ == "__main__":
+    main()

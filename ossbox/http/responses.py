@@ -1,0 +1,63 @@
+"""Response helpers shared by the OSS handlers: XML bodies, error documents, object headers."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from ossbox.core.errors import OSSError
+from ossbox.http.server import Response
+from ossbox.meta.types import ObjectMeta
+from ossbox.protocol.times import http_date
+from ossbox.protocol.xml import document, els
+
+XML_TYPE = ("Content-Type", "application/xml")
+
+
+def new_request_id() -> str:
+    return os.urandom(12).hex().upper()
+
+
+def xml(root: str, inner: str, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, [XML_TYPE, *(headers or [])], document(root, inner))
+
+
+def error(exc: OSSError, request_id: str, host_id: str, head: bool) -> Response:
+    inner = els(
+        [
+            ("Code", exc.code),
+            ("Message", exc.message),
+            ("RequestId", request_id),
+            ("HostId", host_id),
+            *exc.details.items(),
+            ("EC", exc.ec),
+        ]
+    )
+    body = document("Error", inner)
+    headers = [XML_TYPE, ("x-oss-ec", exc.ec), *exc.headers.items()]
+    if head:
+        # HEAD has no body: oss2 reads the error document from x-oss-err instead.
+        headers.append(("x-oss-err", base64.b64encode(body).decode()))
+        return Response(exc.status, headers, b"", content_length=0, head=True)
+    return Response(exc.status, headers, body)
+
+
+def quoted_etag(etag: str) -> str:
+    return f'"{etag}"'
+
+
+def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
+    headers = [
+        ("Content-Type", o.content_type),
+        ("ETag", quoted_etag(o.etag)),
+        ("Last-Modified", http_date(o.mtime_ms / 1000)),
+        ("x-oss-object-type", o.object_type),
+        ("x-oss-storage-class", o.storage_class),
+        ("x-oss-hash-crc64ecma", str(o.crc64)),
+        ("Accept-Ranges", "bytes"),
+    ]
+    if o.object_type == "Appendable":
+        headers.append(("x-oss-next-append-position", str(o.size)))
+    headers += list(o.headers.items())
+    headers += [(f"x-oss-meta-{k}", v) for k, v in o.user_meta.items()]
+    return headers

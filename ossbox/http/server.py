@@ -1,0 +1,384 @@
+"""A small HTTP/1.1 server: an asyncio Protocol on httptools (llhttp).
+
+Why not an off-the-shelf server: docs/http-server.md. In short, OSS needs raw header bytes (user metadata
+may be non-ASCII), the raw percent-encoded path, and control over `100 Continue` so that a request with a bad
+signature is refused before its body is sent; and this is the fastest option measured on this machine.
+
+Each connection handles its requests in order (pipelining is allowed, answers are serialised). Request
+bodies are streamed to the handler with back-pressure: reading from the socket pauses while more than
+`_HIGH_WATER` bytes wait to be consumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+import httptools
+
+log = logging.getLogger("ossbox.http")
+
+_HIGH_WATER = 4 << 20
+_LOW_WATER = 1 << 20
+# A body the handler did not read is drained (to keep the connection) only when it is this small.
+_DRAIN_LIMIT = 1 << 20
+
+
+class ClientDisconnected(Exception):
+    """The peer went away before the request body was complete."""
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass
+class Response:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes | AsyncIterator[bytes] = b""
+    # For streamed bodies the length must be known up front (OSS never answers chunked).
+    content_length: int | None = None
+    # HEAD answers carry Content-Length of the object but no body.
+    head: bool = False
+
+
+class Body:
+    """The request body as a stream of chunks, fed by the protocol and consumed by the handler."""
+
+    __slots__ = (
+        "_chunks",
+        "_continue_sent",
+        "_done",
+        "_error",
+        "_expect_continue",
+        "_protocol",
+        "_size",
+        "_waiter",
+        "received",
+    )
+
+    def __init__(self, protocol: HttpProtocol, expect_continue: bool) -> None:
+        self._protocol = protocol
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._size = 0
+        self._done = False
+        self._error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._expect_continue = expect_continue
+        self._continue_sent = False
+        self.received = 0
+
+    # -- producer side (protocol) --
+    def feed(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        self.received += len(chunk)
+        if self._size > _HIGH_WATER:
+            self._protocol.pause_reading()
+        self._wake()
+
+    def feed_eof(self) -> None:
+        self._done = True
+        self._wake()
+
+    def fail(self, error: BaseException) -> None:
+        if not self._done:
+            self._error = error
+            self._wake()
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    # -- consumer side (handler) --
+    @property
+    def complete(self) -> bool:
+        return self._done
+
+    def _send_continue(self) -> None:
+        if self._expect_continue and not self._continue_sent:
+            self._continue_sent = True
+            self._protocol.write_raw(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    async def read_chunk(self) -> bytes:
+        """Next chunk; b'' at the end. Raises ClientDisconnected if the peer vanished."""
+        self._send_continue()
+        while not self._chunks:
+            if self._error is not None:
+                raise ClientDisconnected() from self._error
+            if self._done:
+                return b""
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        chunk = self._chunks.popleft()
+        self._size -= len(chunk)
+        if self._size < _LOW_WATER:
+            self._protocol.resume_reading()
+        return chunk
+
+    async def read_all(self, limit: int) -> bytes:
+        parts = []
+        total = 0
+        while chunk := await self.read_chunk():
+            total += len(chunk)
+            if total > limit:
+                raise BodyTooLarge()
+            parts.append(chunk)
+        return b"".join(parts)
+
+
+@dataclass
+class Request:
+    method: str
+    raw_target: bytes
+    headers: dict[str, str]
+    body: Body
+    client: str
+    http_version: str
+
+    @property
+    def raw_path(self) -> bytes:
+        return self.raw_target.partition(b"?")[0]
+
+    @property
+    def raw_query(self) -> bytes:
+        return self.raw_target.partition(b"?")[2]
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+class HttpProtocol(asyncio.Protocol):
+    def __init__(self, handler: Handler, server_state: ServerState) -> None:
+        self._handler = handler
+        self._state = server_state
+        self._transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpRequestParser(self)
+        self._client = ""
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._current: Request | None = None
+        self._queue: collections.deque[Request] = collections.deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._closed = False
+
+    # -- asyncio.Protocol --
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self._client = peer[0] if peer else ""
+        self._state.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._state.connections.discard(self)
+        if self._current is not None:
+            self._current.body.fail(exc or ConnectionResetError("connection closed"))
+        for req in self._queue:
+            req.body.fail(ConnectionResetError("connection closed"))
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_exception(ConnectionResetError("connection closed"))
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail_fast(400, b"upgrade not supported")
+        except httptools.HttpParserError as exc:
+            if self._current is not None:
+                self._current.body.fail(exc)
+            self._fail_fast(400, b"malformed HTTP request")
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    # -- httptools callbacks --
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        # latin-1 keeps every byte as one character; auth decides how to read non-ASCII values.
+        val = value.decode("latin-1").strip()
+        prev = self._headers.get(key)
+        self._headers[key] = val if prev is None else f"{prev},{val}"
+
+    def on_headers_complete(self) -> None:
+        p = self._parser
+        expect = self._headers.get("expect", "").lower() == "100-continue"
+        req = Request(
+            method=p.get_method().decode("ascii", "replace"),
+            raw_target=self._url,
+            headers=self._headers,
+            body=Body(self, expect),
+            client=self._client,
+            http_version=p.get_http_version(),
+        )
+        self._current = req
+        self._queue.append(req)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._serve_queue())
+
+    def on_body(self, body: bytes) -> None:
+        if self._current is not None:
+            self._current.body.feed(body)
+
+    def on_message_complete(self) -> None:
+        if self._current is not None:
+            self._current.body.feed_eof()
+            self._current = None
+
+    # -- flow control helpers used by Body --
+    def pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None and not self._closed:
+            self._reading_paused = True
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._reading_paused and self._transport is not None and not self._closed:
+            self._reading_paused = False
+            self._transport.resume_reading()
+
+    def write_raw(self, data: bytes) -> None:
+        if self._transport is not None and not self._closed:
+            self._transport.write(data)
+
+    async def _drain(self) -> None:
+        if self._writing_paused and not self._closed:
+            self._drain_waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._drain_waiter
+            finally:
+                self._drain_waiter = None
+        if self._closed:
+            raise ConnectionResetError("connection closed")
+
+    def _fail_fast(self, status: int, message: bytes) -> None:
+        if self._transport is None or self._closed:
+            return
+        if self._worker is None or self._worker.done():
+            self._transport.write(
+                b"HTTP/1.1 %d %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                % (status, _REASONS.get(status, "").encode(), len(message), message)
+            )
+        self._transport.close()
+        self._closed = True
+
+    # -- request loop --
+    async def _serve_queue(self) -> None:
+        while self._queue and not self._closed:
+            req = self._queue[0]
+            keep_alive = await self._serve_one(req)
+            self._queue.popleft()
+            if not keep_alive:
+                if self._transport is not None and not self._closed:
+                    self._transport.close()
+                self._closed = True
+                return
+
+    async def _serve_one(self, req: Request) -> bool:
+        self._state.in_flight += 1
+        try:
+            resp = await self._handler(req)
+        except ClientDisconnected:
+            return False
+        finally:
+            self._state.in_flight -= 1
+        if self._closed:
+            return False
+        keep_alive = self._wants_keep_alive(req)
+        if not req.body.complete:
+            keep_alive = keep_alive and await self._drain_unread_body(req)
+        try:
+            await self._write_response(req, resp, keep_alive)
+        except (ConnectionError, ClientDisconnected):
+            return False
+        return keep_alive and not self._state.stopping
+
+    def _wants_keep_alive(self, req: Request) -> bool:
+        conn = req.headers.get("connection", "").lower()
+        if req.http_version == "1.0":
+            return "keep-alive" in conn
+        return "close" not in conn
+
+    async def _drain_unread_body(self, req: Request) -> bool:
+        """Read and discard a small unread body so the connection can be reused."""
+        if req.body._expect_continue and not req.body._continue_sent:
+            # The client is waiting for our verdict and has not sent the body: close after answering.
+            return False
+        length = req.headers.get("content-length")
+        if length is None or not length.isdigit() or int(length) > _DRAIN_LIMIT:
+            return False
+        try:
+            while await req.body.read_chunk():
+                pass
+        except ClientDisconnected:
+            return False
+        return True
+
+    async def _write_response(self, req: Request, resp: Response, keep_alive: bool) -> None:
+        assert self._transport is not None
+        body = resp.body
+        if isinstance(body, bytes):
+            length = resp.content_length if resp.head and resp.content_length is not None else len(body)
+        else:
+            assert resp.content_length is not None
+            length = resp.content_length
+        lines = [b"HTTP/1.1 %d %s\r\n" % (resp.status, _REASONS.get(resp.status, "Unknown").encode())]
+        for name, value in resp.headers:
+            lines.append(f"{name}: {value}\r\n".encode("latin-1", "replace"))
+        if resp.status != 304 and resp.status >= 200 and resp.status != 204:
+            lines.append(b"Content-Length: %d\r\n" % length)
+        if not keep_alive:
+            lines.append(b"Connection: close\r\n")
+        lines.append(b"\r\n")
+        head = b"".join(lines)
+        if isinstance(body, bytes):
+            if resp.head or req.method == "HEAD" or resp.status in (204, 304):
+                self._transport.write(head)
+            else:
+                self._transport.write(head + body)
+            return
+        self._transport.write(head)
+        async for chunk in body:
+            if self._closed:
+                raise ConnectionResetError("connection closed")
+            self._transport.write(chunk)
+            await self._drain()
+
+
+@dataclass
+class ServerState:
+    connections: set[HttpProtocol] = field(default_factory=set)
+    in_flight: int = 0
+    stopping: bool = False
+
+
+async def serve(handler: Handler, host: str, port: int, state: ServerState) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: HttpProtocol(handler, state), host, port, backlog=2048, reuse_address=True
+    )

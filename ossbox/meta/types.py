@@ -1,0 +1,86 @@
+"""Rows the metadata store hands to the service layer. Plain data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# (blob_id, offset, length): an object's bytes are the concatenation of its extents.
+Extent = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret: str
+    owner_id: str
+    is_root: bool
+    created_ms: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    owner_id: str
+    created_ms: int
+    region: str
+    acl: str
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    bucket: str
+    key: str
+    size: int
+    etag: str
+    crc64: int
+    mtime_ms: int
+    object_type: str
+    storage_class: str
+    acl: str
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    user_meta: dict[str, str] = field(default_factory=dict)
+    extents: tuple[Extent, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    etag: str
+    mtime_ms: int
+    object_type: str
+    storage_class: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    upload_id: str
+    bucket: str
+    key: str
+    initiated_ms: int
+    storage_class: str
+    acl: str
+    content_type: str
+    headers: dict[str, str]
+    user_meta: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Part:
+    part_number: int
+    size: int
+    etag: str
+    crc64: int
+    mtime_ms: int
+    extents: tuple[Extent, ...]
+
+
+@dataclass(frozen=True)
+class BucketStat:
+    storage: int
+    object_count: int
+    multipart_upload_count: int
+    last_modified_ms: int

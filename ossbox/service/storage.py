@@ -1,0 +1,674 @@
+"""Use cases on buckets and objects, independent of the wire dialect.
+
+Reads go straight to the metadata store; every change is a small function run by the committer inside
+one transaction, so checks (does the bucket exist, is the append position right) and writes are atomic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+
+from ossbox.blobs.local import LocalBlobStore
+from ossbox.core.errors import OSSError, no_such_bucket, no_such_key, no_such_upload
+from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
+from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, Upload
+from ossbox.protocol.crc64 import crc64, crc64_combine
+from ossbox.service.committer import Committer, Outcome
+from ossbox.service.ingest import Ingested, ReadChunk, ingest
+
+MAX_OBJECT_SIZE = 5 << 30  # single PUT / part limit
+MAX_APPEND_SIZE = 5 << 30
+MIN_PART_SIZE = 100 << 10
+MAX_PARTS = 10000
+MAX_BUCKETS = 100
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class WriteAttrs:
+    """What a writer sets besides the bytes."""
+
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)
+    user_meta: dict[str, str] = field(default_factory=dict)
+    acl: str = "default"
+    storage_class: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    objects: list[ListedObject]
+    prefixes: list[str]
+    truncated: bool
+    next_marker: str
+
+
+class Storage:
+    def __init__(self, meta: SqliteMeta, blobs: LocalBlobStore, committer: Committer, region: str) -> None:
+        self.meta = meta
+        self.blobs = blobs
+        self.committer = committer
+        self.region = region
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ossbox-io")
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+    # ------------------------------------------------------------ buckets
+    def bucket(self, name: str) -> Bucket:
+        b = self.meta.get_bucket(name)
+        if b is None:
+            raise no_such_bucket(name)
+        return b
+
+    async def create_bucket(self, owner_id: str, name: str, acl: str, storage_class: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            existing = txn.get_bucket(name)
+            if existing is not None:
+                if existing.owner_id == owner_id:
+                    # OSS answers 200 to a repeated create by the owner and leaves the bucket as it is.
+                    return Outcome(None, [])
+                raise OSSError(
+                    409,
+                    "BucketAlreadyExists",
+                    "The requested bucket name is not available.",
+                    {"BucketName": name},
+                )
+            count = txn.c.execute("SELECT COUNT(*) FROM buckets WHERE owner_id = ?", (owner_id,)).fetchone()[
+                0
+            ]
+            if count >= MAX_BUCKETS:
+                raise OSSError(
+                    400, "TooManyBuckets", "You have attempted to create more buckets than allowed."
+                )
+            txn.insert_bucket(Bucket(name, owner_id, now_ms(), self.region, acl, storage_class))
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    async def delete_bucket(self, name: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            if not txn.bucket_is_empty(name):
+                raise OSSError(
+                    409,
+                    "BucketNotEmpty",
+                    "The bucket you tried to delete is not empty.",
+                    {"BucketName": name},
+                )
+            txn.delete_bucket(name)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    async def set_bucket_acl(self, name: str, acl: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            txn.set_bucket_acl(name, acl)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    # ------------------------------------------------------------ objects: read
+    def head(self, bucket: str, key: str) -> ObjectMeta:
+        o = self.meta.get_object(bucket, key)
+        if o is None:
+            raise no_such_key(key)
+        return o
+
+    async def read(self, extents: Sequence[Extent], start: int, length: int) -> AsyncIterator[bytes]:
+        """The bytes [start, start+length) of an object made of `extents`, in chunks."""
+        pos = 0
+        remaining = length
+        for blob_id, offset, ext_len in extents:
+            if remaining <= 0:
+                break
+            if pos + ext_len <= start:
+                pos += ext_len
+                continue
+            skip = max(0, start - pos)
+            take = min(ext_len - skip, remaining)
+            for chunk in self.blobs.iter_range(blob_id, offset + skip, take):
+                yield chunk
+            remaining -= take
+            pos += ext_len
+
+    def read_small(self, extents: Sequence[Extent], start: int, length: int) -> bytes:
+        parts = []
+        pos = 0
+        remaining = length
+        for blob_id, offset, ext_len in extents:
+            if remaining <= 0:
+                break
+            if pos + ext_len <= start:
+                pos += ext_len
+                continue
+            skip = max(0, start - pos)
+            take = min(ext_len - skip, remaining)
+            parts.append(self.blobs.read_range(blob_id, offset + skip, take))
+            remaining -= take
+            pos += ext_len
+        return b"".join(parts)
+
+    # ------------------------------------------------------------ objects: write
+    async def _ingest(
+        self, read_chunk: ReadChunk, content_length: int | None, content_md5: str | None, max_size: int
+    ) -> Ingested:
+        return await ingest(
+            self.blobs,
+            read_chunk,
+            self.executor,
+            content_length=content_length,
+            content_md5=content_md5,
+            max_size=max_size,
+        )
+
+    async def put_object(
+        self,
+        bucket: Bucket,
+        key: str,
+        read_chunk: ReadChunk,
+        content_length: int | None,
+        content_md5: str | None,
+        attrs: WriteAttrs,
+        forbid_overwrite: bool = False,
+    ) -> ObjectMeta:
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        obj = ObjectMeta(
+            bucket=bucket.name,
+            key=key,
+            size=data.size,
+            etag=data.etag,
+            crc64=data.crc64,
+            mtime_ms=now_ms(),
+            object_type="Normal",
+            storage_class=attrs.storage_class or bucket.storage_class,
+            acl=attrs.acl,
+            content_type=attrs.content_type,
+            headers=attrs.headers,
+            user_meta=attrs.user_meta,
+            extents=((data.blob_id, 0, data.size),) if data.size else (),
+        )
+        return await self.committer.commit(self._put_op(obj, forbid_overwrite), [(data.blob_id, data.size)])
+
+    def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqliteTxn], Outcome[ObjectMeta]]:
+        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            if txn.get_bucket(obj.bucket) is None:
+                raise no_such_bucket(obj.bucket)
+            if forbid_overwrite and txn.get_object(obj.bucket, obj.key) is not None:
+                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+            return Outcome(obj, txn.put_object(obj))
+
+        return op
+
+    async def append_object(
+        self,
+        bucket: Bucket,
+        key: str,
+        position: int,
+        read_chunk: ReadChunk,
+        content_length: int | None,
+        content_md5: str | None,
+        attrs: WriteAttrs,
+    ) -> ObjectMeta:
+        current = self.meta.get_object(bucket.name, key)
+        _check_append(current, position)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_APPEND_SIZE)
+
+        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            if txn.get_bucket(bucket.name) is None:
+                raise no_such_bucket(bucket.name)
+            cur = txn.get_object(bucket.name, key)
+            _check_append(cur, position)
+            new_extent = ((data.blob_id, 0, data.size),) if data.size else ()
+            if cur is None:
+                obj = ObjectMeta(
+                    bucket=bucket.name,
+                    key=key,
+                    size=data.size,
+                    etag=data.etag,
+                    crc64=data.crc64,
+                    mtime_ms=now_ms(),
+                    object_type="Appendable",
+                    storage_class=attrs.storage_class or bucket.storage_class,
+                    acl=attrs.acl,
+                    content_type=attrs.content_type,
+                    headers=attrs.headers,
+                    user_meta=attrs.user_meta,
+                    extents=new_extent,
+                )
+            else:
+                # MD5 cannot be extended, so an appendable object's ETag chains the ETags of its appends.
+                etag = hashlib.md5(bytes.fromhex(cur.etag.split("-")[0]) + data.md5).hexdigest().upper()
+                obj = replace(
+                    cur,
+                    size=cur.size + data.size,
+                    etag=etag,
+                    crc64=crc64_combine(cur.crc64, data.crc64, data.size),
+                    mtime_ms=now_ms(),
+                    extents=cur.extents + new_extent,
+                )
+            return Outcome(obj, txn.put_object(obj))
+
+        return await self.committer.commit(op, [(data.blob_id, data.size)])
+
+    async def copy_object(
+        self,
+        src_bucket: str,
+        src_key: str,
+        dst: Bucket,
+        dst_key: str,
+        attrs: WriteAttrs | None,
+        check: Callable[[ObjectMeta], None],
+        forbid_overwrite: bool = False,
+    ) -> ObjectMeta:
+        """Copy by reference: the new object shares the source's blobs. `attrs` None keeps the source's."""
+
+        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            if txn.get_bucket(src_bucket) is None:
+                raise no_such_bucket(src_bucket)
+            if txn.get_bucket(dst.name) is None:
+                raise no_such_bucket(dst.name)
+            src = txn.get_object(src_bucket, src_key)
+            if src is None:
+                raise no_such_key(src_key)
+            check(src)
+            if forbid_overwrite and txn.get_object(dst.name, dst_key) is not None:
+                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+            obj = replace(
+                src,
+                bucket=dst.name,
+                key=dst_key,
+                mtime_ms=now_ms(),
+                object_type="Normal" if src.object_type == "Appendable" else src.object_type,
+                acl="default",
+            )
+            if attrs is not None:
+                obj = replace(
+                    obj,
+                    content_type=attrs.content_type,
+                    headers=attrs.headers,
+                    user_meta=attrs.user_meta,
+                    acl=attrs.acl,
+                    storage_class=attrs.storage_class or obj.storage_class,
+                )
+            elif attrs is None and src.storage_class and obj.storage_class != src.storage_class:
+                obj = replace(obj, storage_class=src.storage_class)
+            return Outcome(obj, txn.put_object(obj))
+
+        return await self.committer.commit(op)
+
+    async def update_meta(self, bucket: str, key: str, attrs: WriteAttrs, keep_acl: bool) -> ObjectMeta:
+        """Copy onto itself with REPLACE: only metadata changes."""
+
+        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            cur = txn.get_object(bucket, key)
+            if cur is None:
+                raise no_such_key(key)
+            obj = replace(
+                cur,
+                content_type=attrs.content_type,
+                headers=attrs.headers,
+                user_meta=attrs.user_meta,
+                acl=cur.acl if keep_acl else attrs.acl,
+                storage_class=attrs.storage_class or cur.storage_class,
+                mtime_ms=now_ms(),
+            )
+            return Outcome(obj, txn.put_object(obj))
+
+        return await self.committer.commit(op)
+
+    async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if not txn.set_object_acl(bucket, key, acl):
+                raise no_such_key(key)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    async def delete_object(self, bucket: str, key: str) -> None:
+        await self.committer.commit(lambda txn: Outcome(None, txn.delete_object(bucket, key)))
+
+    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            dead: list[str] = []
+            for key in keys:
+                dead += txn.delete_object(bucket, key)
+            return Outcome(None, dead)
+
+        await self.committer.commit(op)
+
+    # ------------------------------------------------------------ listing
+    def list_objects(self, bucket: str, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
+        """Keys and common prefixes after `after`, up to `max_keys` entries in all.
+
+        With a delimiter, every key under a common prefix is skipped with one index seek, so a page costs
+        O(max_keys) lookups whatever the bucket holds.
+        """
+        objects: list[ListedObject] = []
+        prefixes: list[str] = []
+        cursor = max(after, prefix) if after else prefix
+        inclusive = not after or after < prefix
+        last = ""
+        batch = min(max_keys + 1, 1001)
+        while True:
+            rows = self.meta.scan_objects(bucket, cursor, inclusive, batch)
+            if not rows:
+                return Listing(objects, prefixes, False, "")
+            for row in rows:
+                key = row.key
+                if not key.startswith(prefix):
+                    return Listing(objects, prefixes, False, "")
+                if len(objects) + len(prefixes) >= max_keys:
+                    return Listing(objects, prefixes, True, last)
+                if delimiter:
+                    cut = key.find(delimiter, len(prefix))
+                    if cut >= 0:
+                        common = key[: cut + len(delimiter)]
+                        prefixes.append(common)
+                        last = common
+                        # Seek past every key that starts with `common`.
+                        cursor = _prefix_successor(common)
+                        inclusive = True
+                        break
+                objects.append(row)
+                last = key
+                cursor = key
+                inclusive = False
+            else:
+                if len(rows) < batch:
+                    return Listing(objects, prefixes, False, "")
+
+    def list_uploads(
+        self,
+        bucket: str,
+        prefix: str,
+        delimiter: str,
+        key_marker: str,
+        upload_id_marker: str,
+        max_uploads: int,
+    ) -> tuple[list[Upload], list[str], bool, str, str]:
+        uploads: list[Upload] = []
+        prefixes: list[str] = []
+        k_marker = max(key_marker, prefix) if key_marker else prefix
+        u_marker = upload_id_marker if key_marker else ""
+        if not key_marker:
+            # Start at the prefix itself (inclusive): a key equal to the prefix is a valid first key.
+            k_marker, u_marker = (prefix, "") if prefix else ("", "")
+        last_key, last_id = "", ""
+        while True:
+            rows = self.meta.scan_uploads(bucket, k_marker, u_marker, 1001)
+            if not rows:
+                return uploads, prefixes, False, "", ""
+            for row in rows:
+                if not row.key.startswith(prefix):
+                    return uploads, prefixes, False, "", ""
+                if len(uploads) + len(prefixes) >= max_uploads:
+                    return uploads, prefixes, True, last_key, last_id
+                if delimiter:
+                    cut = row.key.find(delimiter, len(prefix))
+                    if cut >= 0:
+                        common = row.key[: cut + len(delimiter)]
+                        if common not in prefixes:
+                            prefixes.append(common)
+                            last_key, last_id = common, ""
+                        k_marker, u_marker = _prefix_successor(common), ""
+                        break
+                uploads.append(row)
+                last_key, last_id = row.key, row.upload_id
+                k_marker, u_marker = row.key, row.upload_id
+            else:
+                if len(rows) < 1001:
+                    return uploads, prefixes, False, "", ""
+
+    # ------------------------------------------------------------ multipart
+    async def initiate_upload(self, bucket: Bucket, key: str, attrs: WriteAttrs) -> Upload:
+        upload = Upload(
+            upload_id=f"{time.time_ns():016X}{secrets.token_hex(8).upper()}",
+            bucket=bucket.name,
+            key=key,
+            initiated_ms=now_ms(),
+            storage_class=attrs.storage_class or bucket.storage_class,
+            acl=attrs.acl,
+            content_type=attrs.content_type,
+            headers=attrs.headers,
+            user_meta=attrs.user_meta,
+        )
+
+        def op(txn: SqliteTxn) -> Outcome[Upload]:
+            if txn.get_bucket(bucket.name) is None:
+                raise no_such_bucket(bucket.name)
+            txn.insert_upload(upload)
+            return Outcome(upload, [])
+
+        return await self.committer.commit(op)
+
+    def upload(self, bucket: str, key: str, upload_id: str) -> Upload:
+        u = self.meta.get_upload(upload_id)
+        if u is None or u.bucket != bucket or u.key != key:
+            raise no_such_upload(upload_id)
+        return u
+
+    async def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        read_chunk: ReadChunk,
+        content_length: int | None,
+        content_md5: str | None,
+    ) -> Part:
+        self.upload(bucket, key, upload_id)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        part = Part(
+            part_number,
+            data.size,
+            data.etag,
+            data.crc64,
+            now_ms(),
+            ((data.blob_id, 0, data.size),) if data.size else (),
+        )
+        return await self.committer.commit(
+            self._part_op(bucket, key, upload_id, part), [(data.blob_id, data.size)]
+        )
+
+    def _part_op(
+        self, bucket: str, key: str, upload_id: str, part: Part
+    ) -> Callable[[SqliteTxn], Outcome[Part]]:
+        def op(txn: SqliteTxn) -> Outcome[Part]:
+            if not txn.upload_exists(upload_id, bucket, key):
+                raise no_such_upload(upload_id)
+            return Outcome(part, txn.put_part(upload_id, part))
+
+        return op
+
+    async def upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        src_bucket: str,
+        src_key: str,
+        byte_range: tuple[int, int] | None,
+        check: Callable[[ObjectMeta], None],
+    ) -> Part:
+        """A part that references a range of another object's extents; CRC and ETag come from its bytes."""
+        self.upload(bucket, key, upload_id)
+        src = self.meta.get_object(src_bucket, src_key)
+        if src is None:
+            if self.meta.get_bucket(src_bucket) is None:
+                raise no_such_bucket(src_bucket)
+            raise no_such_key(src_key)
+        check(src)
+        start, end = byte_range if byte_range else (0, src.size - 1)
+        if byte_range and (start >= src.size or end >= src.size or start > end):
+            raise OSSError(416, "InvalidRange", "The requested range cannot be satisfied.")
+        length = end - start + 1 if src.size else 0
+        extents = tuple(_slice_extents(src.extents, start, length))
+        md5, crc = await asyncio.get_running_loop().run_in_executor(
+            self.executor, self._hash_extents, extents
+        )
+        part = Part(part_number, length, md5.hex().upper(), crc, now_ms(), extents)
+        return await self.committer.commit(self._part_op(bucket, key, upload_id, part))
+
+    def _hash_extents(self, extents: Sequence[Extent]) -> tuple[bytes, int]:
+        md5 = hashlib.md5()
+        crc = 0
+        for blob_id, offset, length in extents:
+            for chunk in self.blobs.iter_range(blob_id, offset, length):
+                md5.update(chunk)
+                crc = crc64(chunk, crc)
+        return md5.digest(), crc
+
+    async def complete_upload(
+        self,
+        bucket: Bucket,
+        key: str,
+        upload_id: str,
+        wanted: list[tuple[int, str]] | None,
+        attrs_override: WriteAttrs | None = None,
+        forbid_overwrite: bool = False,
+    ) -> ObjectMeta:
+        """Stitch parts into an object: metadata only, whatever the object's size."""
+
+        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            upload = txn.get_upload(upload_id)
+            if upload is None or upload.bucket != bucket.name or upload.key != key:
+                raise no_such_upload(upload_id)
+            have = {p.part_number: p for p in txn.parts(upload_id)}
+            if wanted is None:
+                chosen = [have[n] for n in sorted(have)]
+            else:
+                chosen = []
+                previous = 0
+                for number, etag in wanted:
+                    if number <= previous:
+                        raise OSSError(
+                            400,
+                            "InvalidPartOrder",
+                            "The list of parts was not in ascending order.",
+                        )
+                    previous = number
+                    part = have.get(number)
+                    if part is None or part.etag != etag.strip('"').upper():
+                        raise OSSError(
+                            400,
+                            "InvalidPart",
+                            "One or more of the specified parts could not be found or the specified entity "
+                            "tag might not have matched the part's entity tag.",
+                            {"PartNumber": str(number), "ETag": etag},
+                        )
+                    chosen.append(part)
+            for part in chosen[:-1]:
+                if part.size < MIN_PART_SIZE:
+                    raise OSSError(
+                        400,
+                        "EntityTooSmall",
+                        "Your proposed upload is smaller than the minimum allowed size.",
+                        {"PartNumber": str(part.part_number), "MinSizeAllowed": str(MIN_PART_SIZE)},
+                    )
+            if forbid_overwrite and txn.get_object(bucket.name, key) is not None:
+                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+            md5s = b"".join(bytes.fromhex(p.etag) for p in chosen)
+            crc = 0
+            size = 0
+            extents: list[Extent] = []
+            for p in chosen:
+                crc = crc64_combine(crc, p.crc64, p.size)
+                size += p.size
+                extents += p.extents
+            a = attrs_override
+            obj = ObjectMeta(
+                bucket=bucket.name,
+                key=key,
+                size=size,
+                etag=f"{hashlib.md5(md5s).hexdigest().upper()}-{len(chosen)}",
+                crc64=crc,
+                mtime_ms=now_ms(),
+                object_type="Multipart",
+                storage_class=upload.storage_class,
+                acl=a.acl if a else upload.acl,
+                content_type=upload.content_type,
+                headers=upload.headers,
+                user_meta=upload.user_meta,
+                extents=tuple(extents),
+            )
+            dead = txn.put_object(obj)
+            dead += txn.delete_upload(upload_id)
+            return Outcome(obj, dead)
+
+        return await self.committer.commit(op)
+
+    async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if not txn.upload_exists(upload_id, bucket, key):
+                raise no_such_upload(upload_id)
+            return Outcome(None, txn.delete_upload(upload_id))
+
+        await self.committer.commit(op)
+
+
+def _check_append(cur: ObjectMeta | None, position: int) -> None:
+    if cur is None:
+        if position != 0:
+            raise OSSError(
+                409,
+                "PositionNotEqualToLength",
+                "Position is not equal to file length",
+                headers={"x-oss-next-append-position": "0"},
+            )
+        return
+    if cur.object_type != "Appendable":
+        raise OSSError(409, "ObjectNotAppendable", "The object is not appendable")
+    if cur.size != position:
+        raise OSSError(
+            409,
+            "PositionNotEqualToLength",
+            "Position is not equal to file length",
+            headers={
+                "x-oss-next-append-position": str(cur.size),
+                "x-oss-hash-crc64ecma": str(cur.crc64),
+            },
+        )
+
+
+def _slice_extents(extents: Sequence[Extent], start: int, length: int) -> list[Extent]:
+    out: list[Extent] = []
+    pos = 0
+    remaining = length
+    for blob_id, offset, ext_len in extents:
+        if remaining <= 0:
+            break
+        if pos + ext_len <= start:
+            pos += ext_len
+            continue
+        skip = max(0, start - pos)
+        take = min(ext_len - skip, remaining)
+        out.append((blob_id, offset + skip, take))
+        remaining -= take
+        pos += ext_len
+    return out
+
+
+def _prefix_successor(prefix: str) -> str:
+    """The smallest string greater than every string that starts with `prefix`."""
+    last = prefix[-1]
+    if ord(last) >= 0x10FFFF:
+        return _prefix_successor(prefix[:-1]) if len(prefix) > 1 else prefix + "\U0010ffff"
+    nxt = chr(ord(last) + 1)
+    if "\ud800" <= nxt <= "\udfff":
+        nxt = "\ue000"
+    return prefix[:-1] + nxt
