@@ -50,7 +50,9 @@ def bucket(server: ServerProcess, auth: oss2.Auth) -> Iterator[oss2.Bucket]:
 
 @pytest.fixture
 def v1_bucket(server: ServerProcess) -> Iterator[oss2.Bucket]:
-    b = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint, new_bucket_name(), region=REGION)
+    b = oss2.Bucket(
+        oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint, new_bucket_name(), region=REGION
+    )
     b.create_bucket()
     yield b
     empty_and_delete(b)

@@ -58,7 +58,9 @@ def test_user_metadata_and_stored_headers(bucket: oss2.Bucket) -> None:
 
 def test_response_overrides(bucket: oss2.Bucket) -> None:
     bucket.put_object("o", b"data")
-    got = bucket.get_object("o", params={"response-content-type": "text/csv", "response-cache-control": "max-age=1"})
+    got = bucket.get_object(
+        "o", params={"response-content-type": "text/csv", "response-cache-control": "max-age=1"}
+    )
     assert got.headers["Content-Type"] == "text/csv"
     assert got.headers["Cache-Control"] == "max-age=1"
 
@@ -140,8 +142,12 @@ def test_copy_same_and_cross_bucket(bucket: oss2.Bucket, auth: oss2.Auth) -> Non
     other = oss2.Bucket(auth, bucket.endpoint, new_bucket_name(), region=REGION)
     other.create_bucket()
     try:
-        other.copy_object(bucket.bucket_name, "src", "copied", headers={"x-oss-metadata-directive": "REPLACE",
-                                                                      "x-oss-meta-b": "2"})
+        other.copy_object(
+            bucket.bucket_name,
+            "src",
+            "copied",
+            headers={"x-oss-metadata-directive": "REPLACE", "x-oss-meta-b": "2"},
+        )
         h2 = other.head_object("copied")
         assert h2.headers.get("x-oss-meta-b") == "2" and "x-oss-meta-a" not in h2.headers
         assert other.get_object("copied").read() == b"payload"
@@ -284,4 +290,6 @@ def test_large_object_streams(bucket: oss2.Bucket) -> None:
     r = bucket.put_object("big", io.BytesIO(data))
     assert r.etag == hashlib.md5(data).hexdigest().upper()
     assert bucket.get_object("big").read() == data
-    assert bucket.get_object("big", byte_range=(1 << 20, (3 << 20) + 5)).read() == data[1 << 20 : (3 << 20) + 6]
+    assert (
+        bucket.get_object("big", byte_range=(1 << 20, (3 << 20) + 5)).read() == data[1 << 20 : (3 << 20) + 6]
+    )

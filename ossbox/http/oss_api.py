@@ -766,7 +766,11 @@ async def upload_part_copy(call: Call, number: int, upload_id: str) -> Response:
         _source_conditions(call),
     )
     inner = X.els([("LastModified", iso8601(p.mtime_ms)), ("ETag", quoted_etag(p.etag))])
-    return xml("CopyPartResult", inner, headers=[("x-oss-hash-crc64ecma", str(p.crc64))])
+    return xml(
+        "CopyPartResult",
+        inner,
+        headers=[("ETag", quoted_etag(p.etag)), ("x-oss-hash-crc64ecma", str(p.crc64))],
+    )
 
 
 async def complete_upload(call: Call) -> Response:

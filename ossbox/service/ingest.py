@@ -64,9 +64,9 @@ async def ingest(
     writer = blobs.create()
     sink = _Sink(writer)
     loop = asyncio.get_running_loop()
+    pending: asyncio.Future[None] | None = None
     try:
         buf = bytearray()
-        pending: asyncio.Future[None] | None = None
         total = 0
         while chunk := await read_chunk():
             total += len(chunk)
@@ -85,6 +85,7 @@ async def ingest(
                 pending = loop.run_in_executor(executor, sink.update, slice_)
         if pending is not None:
             await pending
+            pending = None
         if content_length is not None and total != content_length:
             raise OSSError(
                 400, "IncompleteBody", "The request body is shorter or longer than its Content-Length."
@@ -99,13 +100,15 @@ async def ingest(
             check_content_md5(content_md5, digest)
         await loop.run_in_executor(executor, writer.sync)
         return Ingested(writer.blob_id, writer.size, digest, sink.crc)
-    except OSError as exc:
+    except BaseException as exc:
+        if pending is not None:
+            # The worker thread may still be writing: let it finish before the file goes away.
+            await asyncio.wait([pending])
+            if not pending.cancelled():
+                pending.exception()
         writer.discard()
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise insufficient_storage() from exc
-        raise
-    except BaseException:
-        writer.discard()
         raise
 
 

@@ -376,11 +376,13 @@ class Storage:
                     cut = key.find(delimiter, len(prefix))
                     if cut >= 0:
                         common = key[: cut + len(delimiter)]
-                        prefixes.append(common)
-                        last = common
                         # Seek past every key that starts with `common`.
                         cursor = _prefix_successor(common)
                         inclusive = True
+                        # A marker inside this group means an earlier page already returned it.
+                        if not (after and after.startswith(common)):
+                            prefixes.append(common)
+                            last = common
                         break
                 objects.append(row)
                 last = key

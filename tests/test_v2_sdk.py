@@ -1,0 +1,108 @@
+"""The same API through the V2 SDK (alibabacloud-oss-v2), which signs with V4."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+
+import alibabacloud_oss_v2 as oss
+import pytest
+import requests
+
+from tests.conftest import new_bucket_name
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+
+
+@pytest.fixture
+def client(server: ServerProcess) -> oss.Client:
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    cfg.region = REGION
+    cfg.endpoint = server.endpoint
+    return oss.Client(cfg)
+
+
+@pytest.fixture
+def bucket(client: oss.Client) -> Iterator[str]:
+    name = new_bucket_name("v2")
+    client.put_bucket(oss.PutBucketRequest(bucket=name))
+    yield name
+    for page in client.list_objects_v2_paginator().iter_page(oss.ListObjectsV2Request(bucket=name)):
+        for o in page.contents or []:
+            client.delete_object(oss.DeleteObjectRequest(bucket=name, key=o.key))
+    client.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+def test_exists_checks(client: oss.Client, bucket: str) -> None:
+    assert client.is_bucket_exist(bucket)
+    assert not client.is_bucket_exist(new_bucket_name("none"))
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="k", body=b"v"))
+    assert client.is_object_exist(bucket, "k")
+    assert not client.is_object_exist(bucket, "nope")
+
+
+def test_put_get_metadata_unicode_key(client: oss.Client, bucket: str) -> None:
+    key = "dir/ü nicode ✓.txt"
+    r = client.put_object(
+        oss.PutObjectRequest(bucket=bucket, key=key, body=b"hello world", metadata={"owner": "me"})
+    )
+    assert r.etag == '"5EB63BBBE01EEED093CB22BB8F5ACDC3"'
+    got = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key))
+    assert got.body.read() == b"hello world"
+    assert got.metadata == {"owner": "me"}
+    assert got.hash_crc64 == r.hash_crc64
+    rng = client.get_object(oss.GetObjectRequest(bucket=bucket, key=key, range_header="bytes=6-10"))
+    assert rng.body.read() == b"world"
+
+
+def test_presign_v4(client: oss.Client, bucket: str) -> None:
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="a b", body=b"signed"))
+    pre = client.presign(oss.GetObjectRequest(bucket=bucket, key="a b"))
+    assert requests.get(pre.url, timeout=10).content == b"signed"
+    put = client.presign(oss.PutObjectRequest(bucket=bucket, key="via-url"))
+    assert requests.put(put.url, data=b"up", timeout=10).status_code == 200
+    assert client.get_object(oss.GetObjectRequest(bucket=bucket, key="via-url")).body.read() == b"up"
+
+
+def test_uploader_and_downloader(client: oss.Client, bucket: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = os.urandom(2 * 1024 * 1024 + 3)
+    uploader = client.uploader(part_size=256 * 1024, parallel_num=3)
+    uploader.upload_from(oss.PutObjectRequest(bucket=bucket, key="big"), io.BytesIO(data))
+    out = tmp_path / "out"
+    downloader = client.downloader(part_size=256 * 1024, parallel_num=3)
+    downloader.download_file(oss.GetObjectRequest(bucket=bucket, key="big"), str(out))
+    assert out.read_bytes() == data
+
+
+def test_append_and_copy(client: oss.Client, bucket: str) -> None:
+    r = client.append_object(oss.AppendObjectRequest(bucket=bucket, key="ap", position=0, body=b"abc"))
+    client.append_object(
+        oss.AppendObjectRequest(
+            bucket=bucket, key="ap", position=r.next_position, body=b"def", init_hash_crc64=r.hash_crc64
+        )
+    )
+    client.copy_object(oss.CopyObjectRequest(bucket=bucket, key="cp", source_key="ap"))
+    assert client.get_object(oss.GetObjectRequest(bucket=bucket, key="cp")).body.read() == b"abcdef"
+
+
+def test_listing_and_delete_multiple(client: oss.Client, bucket: str) -> None:
+    for k in ["x/1", "x/2", "y"]:
+        client.put_object(oss.PutObjectRequest(bucket=bucket, key=k, body=b"."))
+    r = client.list_objects_v2(oss.ListObjectsV2Request(bucket=bucket, delimiter="/"))
+    assert [o.key for o in r.contents] == ["y"]
+    assert [p.prefix for p in r.common_prefixes] == ["x/"]
+    d = client.delete_multiple_objects(
+        oss.DeleteMultipleObjectsRequest(
+            bucket=bucket, objects=[oss.DeleteObject(key="x/1"), oss.DeleteObject(key="x/2")]
+        )
+    )
+    assert sorted(o.key for o in d.deleted_objects) == ["x/1", "x/2"]
+
+
+def test_error_codes(client: oss.Client, bucket: str) -> None:
+    with pytest.raises(oss.exceptions.OperationError) as err:
+        client.get_object(oss.GetObjectRequest(bucket=bucket, key="missing"))
+    se = err.value.unwrap()
+    assert isinstance(se, oss.exceptions.ServiceError)
+    assert (se.status_code, se.code, se.ec) == (404, "NoSuchKey", "0026-00000001")
