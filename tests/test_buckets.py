@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import oss2
 import pytest
+import requests
 
 from tests.conftest import new_bucket_name
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
@@ -92,3 +93,14 @@ def test_unsupported_operation_is_501(server: ServerProcess) -> None:
         assert (err.value.status, err.value.code) == (501, "NotImplemented")
     finally:
         b.delete_bucket()
+
+
+def test_virtual_hosted_style(server: ServerProcess, v1_bucket: oss2.Bucket) -> None:
+    """Host `bucket.localhost:port` addresses the bucket; the path is the key."""
+    from tests.rawhttp import signed_headers
+
+    v1_bucket.put_object("dir/v h", b"virtual")
+    url, headers = signed_headers("GET", server.endpoint, v1_bucket.bucket_name, "dir/v h")
+    headers["Host"] = f"{v1_bucket.bucket_name}.localhost:{server.port}"
+    r = requests.get(f"{server.endpoint}/dir/v%20h", headers=headers, timeout=10)
+    assert (r.status_code, r.content) == (200, b"virtual")

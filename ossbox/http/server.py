@@ -363,11 +363,16 @@ class HttpProtocol(asyncio.Protocol):
                 self._transport.write(head + body)
             return
         self._transport.write(head)
-        async for chunk in body:
-            if self._closed:
-                raise ConnectionResetError("connection closed")
-            self._transport.write(chunk)
-            await self._drain()
+        try:
+            async for chunk in body:
+                if self._closed:
+                    raise ConnectionResetError("connection closed")
+                self._transport.write(chunk)
+                await self._drain()
+        finally:
+            aclose = getattr(body, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 @dataclass
