@@ -100,7 +100,7 @@ def test_virtual_hosted_style(server: ServerProcess, v1_bucket: oss2.Bucket) -> 
     from tests.rawhttp import signed_headers
 
     v1_bucket.put_object("dir/v h", b"virtual")
-    url, headers = signed_headers("GET", server.endpoint, v1_bucket.bucket_name, "dir/v h")
+    _, headers = signed_headers("GET", server.endpoint, v1_bucket.bucket_name, "dir/v h")
     headers["Host"] = f"{v1_bucket.bucket_name}.localhost:{server.port}"
     r = requests.get(f"{server.endpoint}/dir/v%20h", headers=headers, timeout=10)
     assert (r.status_code, r.content) == (200, b"virtual")
