@@ -2,18 +2,21 @@
 """Measure HTTP server candidates for ossbox on this machine (decision record: docs/http-server.md).
 
 Candidates, all serving the same handler logic (defined once in this file):
-  raw      our own asyncio.Protocol on httptools + uvloop (RawHTTP below, ~100 lines)
+  raw      our own asyncio.Protocol on httptools + uvloop (RawHTTP below, ~150 lines), a write() per response
+  raw-batch  the same protocol, but responses are buffered and flushed once per event-loop iteration
   rsgi     granian --interface rsgi --workers 1 --loop uvloop
   asgi     granian --interface asgi --workers 1 --loop uvloop
   uvicorn  uvicorn --http httptools --loop uvloop
 
 Each server runs pinned with `taskset -c 0` on 127.0.0.1; the client (wrk, curl) runs with `taskset -c 1`.
 Workloads: hello GET; realistic 4 KiB GET (SQLite WAL lookup in 100k rows + 4 KiB file read + ~9 headers);
-realistic 4 KiB PUT (MD5 + write new file + rename, no fsync + SQLite upsert + ETag); 256 MiB GET and PUT with
-curl (best of 3). Small workloads run `wrk -t1 -c32 -d6s`, interleaved across candidates, best of --rounds.
+realistic 4 KiB PUT (MD5 + write a new file, no fsync + SQLite upsert + ETag); 256 MiB GET and PUT with
+curl (best of 3). Small workloads run `wrk -t1 -c32 -d6s`, interleaved across candidates (order reversed
+every other round), best of --rounds; the server's CPU time per request (all its processes and threads, from
+/proc) is reported too, being less sensitive than req/s to the noise of a shared machine.
 
 Usage:
-  python bench/http_candidates.py                 # benchmark (about 4 minutes)
+  python bench/http_candidates.py                 # benchmark (about 5 minutes)
   python bench/http_candidates.py --findings      # functional probes (raw sockets) against every candidate
 Requires wrk and curl: `apt-get update && apt-get install -y wrk curl`.
 The script also serves as the app module: granian/uvicorn import `http_candidates:rsgi_app` / `:asgi_app`.
@@ -179,7 +182,19 @@ def date_header() -> bytes:
     return _date[1]
 
 
+_dirty: list[RawHTTP] = []  # raw-batch: connections with buffered responses
+
+
+def _flush_dirty() -> None:
+    dirty = _dirty[:]
+    _dirty.clear()
+    for proto in dirty:
+        proto.flush()
+
+
 class RawHTTP(asyncio.Protocol):
+    batch = False  # raw-batch: coalesce responses, flush once per loop iteration (fewer client wake-ups)
+
     def __init__(self) -> None:
         self.parser = httptools.HttpRequestParser(self)
         self.t = None
@@ -187,6 +202,7 @@ class RawHTTP(asyncio.Protocol):
         self.busy = self.paused = False
         self.drain: asyncio.Future | None = None
         self.task: asyncio.Future | None = None
+        self.out: list[bytes] = []
         self.url, self.headers, self.body, self.sink, self.skip = b"", [], [], None, False
 
     def connection_made(self, transport) -> None:
@@ -194,7 +210,7 @@ class RawHTTP(asyncio.Protocol):
         transport.set_write_buffer_limits(high=4 << 20)
 
     def connection_lost(self, exc) -> None:
-        self.t = None
+        self.t, self.out = None, []
         if self.sink:
             self.sink.close()
         self.resume_writing()
@@ -230,6 +246,7 @@ class RawHTTP(asyncio.Protocol):
             if path.startswith(b"/expect/reject"):  # the app decides before the client sends the body
                 self.skip = True
                 return self.respond(*reject_expect(), False)
+            self.flush()
             self.t.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         if method == b"PUT" and path == b"/big":
             self.sink = big_put_open()
@@ -297,9 +314,23 @@ class RawHTTP(asyncio.Protocol):
             out.append(b"content-length: %d\r\n" % len(body))
         out.append(b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
         out.append(body)
+        if self.batch and keep_alive and length is None:
+            if not self.out:
+                _dirty.append(self)
+                if len(_dirty) == 1:
+                    asyncio.get_running_loop().call_soon(_flush_dirty)
+            self.out += out
+            return
+        self.flush()
         self.t.write(b"".join(out))
         if not keep_alive:
             self.t.close()
+
+    def flush(self) -> None:
+        if self.out:
+            data, self.out = b"".join(self.out), []
+            if self.t is not None:
+                self.t.write(data)
 
     async def stream_big(self, keep_alive: bool) -> None:
         with open(store().big, "rb") as f:
@@ -320,9 +351,10 @@ class RawHTTP(asyncio.Protocol):
             self.handle(self.queue.popleft())
 
 
-def serve_raw(port: int) -> None:
+def serve_raw(port: int, batch: bool) -> None:
     import uvloop
 
+    RawHTTP.batch = batch
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(loop.create_server(RawHTTP, "127.0.0.1", port, backlog=1024, reuse_address=True))
@@ -444,6 +476,7 @@ async def asgi_app(scope, receive, send) -> None:
 # ----------------------------------------------------------------------------------------------------------
 CANDIDATES = {
     "raw": "raw asyncio Protocol + httptools + uvloop",
+    "raw-batch": "raw, writes flushed once per loop iteration",
     "rsgi": "granian 2.8.7 RSGI (1 worker)",
     "asgi": "granian 2.8.7 ASGI (1 worker)",
     "uvicorn": "uvicorn + httptools + uvloop",
@@ -484,6 +517,7 @@ def server_cmd(name: str, port: int) -> list[str]:
     ]
     cmd = {
         "raw": [py, os.path.abspath(__file__), "--serve-raw", str(port)],
+        "raw-batch": [py, os.path.abspath(__file__), "--serve-raw", str(port), "--batch"],
         "rsgi": [*granian, "--interface", "rsgi", "http_candidates:rsgi_app"],
         "asgi": [*granian, "--interface", "asgi", "http_candidates:asgi_app"],
         "uvicorn": [
@@ -646,14 +680,32 @@ end
 """
 
 
-def wrk(port: int, path: str, script: str | None, duration: int) -> dict:
+def cpu_ticks(pgid: int) -> int:
+    """utime + stime of every process (all threads) in the server's process group."""
+    total = 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def wrk(port: int, path: str, script: str | None, duration: int, pgid: int = 0) -> dict:
     cmd = ["taskset", "-c", "1", "wrk", "-t1", "-c32", f"-d{duration}s", "--latency"]
     if script:
         cmd += ["-s", script]
     cmd.append(f"http://127.0.0.1:{port}{path}")
+    ticks = cpu_ticks(pgid) if pgid else 0
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30).stdout
+    ticks = cpu_ticks(pgid) - ticks if pgid else 0
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if not m:
+    n = re.search(r"(\d+) requests in", out)
+    if not m or not n:
         raise RuntimeError("wrk output not understood:\n" + out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -662,53 +714,27 @@ def wrk(port: int, path: str, script: str | None, duration: int) -> dict:
         "rps": float(m.group(1)),
         "errors": (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0),
         "p99": p99.group(1) if p99 else "?",
+        "cpu_us": ticks * 1e6 / os.sysconf("SC_CLK_TCK") / max(1, int(n.group(1))),
     }
 
 
-def curl_best(port: int, upload: str | None, cdir: str, runs: int = 3) -> float:
-    best = 0.0
-    for _ in range(runs):
-        url = f"http://127.0.0.1:{port}/big"
-        if upload:
-            cmd = [
-                "taskset",
-                "-c",
-                "1",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-H",
-                "Expect:",
-                "-T",
-                upload,
-                "-w",
-                "%{speed_upload} %{size_upload} %{http_code}",
-                url,
-            ]
-        else:
-            cmd = [
-                "taskset",
-                "-c",
-                "1",
-                "curl",
-                "-s",
-                "-o",
-                "/dev/null",
-                "-w",
-                "%{speed_download} %{size_download} %{http_code}",
-                url,
-            ]
-        speed, size, code = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout.split()
-        if code != "200" or int(size) != BIG_SIZE:
-            raise RuntimeError(f"curl {'PUT' if upload else 'GET'}: HTTP {code}, {size} bytes")
-        if upload:
-            got = os.path.getsize(os.path.join(cdir, "big-put.bin"))
-            os.unlink(os.path.join(cdir, "big-put.bin"))
-            if got != BIG_SIZE:
-                raise RuntimeError(f"server stored {got} bytes")
-        best = max(best, float(speed) / 1e6)
-    return best
+def curl_big(port: int, upload: str | None, cdir: str) -> float:
+    """One 256 MiB GET (upload=None) or PUT of `upload`; returns MB/s as curl measured it."""
+    url = f"http://127.0.0.1:{port}/big"
+    cmd = ["taskset", "-c", "1", "curl", "-s", "-o", "/dev/null"]
+    if upload:
+        cmd += ["-H", "Expect:", "-T", upload, "-w", "%{speed_upload} %{size_upload} %{http_code}", url]
+    else:
+        cmd += ["-w", "%{speed_download} %{size_download} %{http_code}", url]
+    speed, size, code = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout.split()
+    if code != "200" or int(size) != BIG_SIZE:
+        raise RuntimeError(f"curl {'PUT' if upload else 'GET'}: HTTP {code}, {size} bytes")
+    if upload:
+        got = os.path.getsize(os.path.join(cdir, "big-put.bin"))
+        os.unlink(os.path.join(cdir, "big-put.bin"))
+        if got != BIG_SIZE:
+            raise RuntimeError(f"server stored {got} bytes")
+    return float(speed) / 1e6
 
 
 def run_bench(args) -> None:
@@ -740,29 +766,37 @@ def run_bench(args) -> None:
             ("put4k", "/", os.path.join(root, "put.lua")),
         ]
         for rnd in range(args.rounds):
+            order = names if rnd % 2 == 0 else names[::-1]  # no candidate always runs first
             for wl, path, script in workloads:
-                for n in names:  # interleaved, so neighbouring runs see the same machine noise
+                for n in order:  # interleaved, so neighbouring runs see the same machine noise
                     wrk(bench.ports[n], path, script, 1)  # warm-up
-                    r = wrk(bench.ports[n], path, script, args.duration)
+                    r = wrk(bench.ports[n], path, script, args.duration, bench.procs[n].pid)
                     log(
-                        f"round {rnd + 1} {wl:6s} {n:8s} {r['rps']:10.0f} req/s  p99 {r['p99']:>8s}"
-                        f"  errors {r['errors']}"
+                        f"round {rnd + 1} {wl:6s} {n:9s} {r['rps']:8.0f} req/s  p99 {r['p99']:>8s}"
+                        f"  server CPU {r['cpu_us']:5.1f} us/req  errors {r['errors']}"
                     )
                     best = results.get((n, wl))
                     if best is None or r["rps"] > best["rps"]:
-                        results[(n, wl)] = r
+                        results[(n, wl)] = dict(
+                            r, cpu_us=min(r["cpu_us"], best["cpu_us"]) if best else r["cpu_us"]
+                        )
+                    else:
+                        best["cpu_us"] = min(best["cpu_us"], r["cpu_us"])
         big = os.path.join(root, "big.bin")
-        for n in names:
-            results[(n, "get256m")] = {"rps": curl_best(bench.ports[n], None, "")}
-            results[(n, "put256m")] = {"rps": curl_best(bench.ports[n], big, os.path.join(root, n))}
-            log(
-                f"256 MiB {n:8s} GET {results[(n, 'get256m')]['rps']:7.0f} MB/s"
-                f"  PUT {results[(n, 'put256m')]['rps']:7.0f} MB/s"
-            )
+        for rnd in range(3):  # best of 3, interleaved like the wrk runs
+            order = names if rnd % 2 == 0 else names[::-1]
+            for wl, upload in (("get256m", None), ("put256m", big)):
+                for n in order:
+                    mbs = curl_big(bench.ports[n], upload, os.path.join(root, n))
+                    log(f"round {rnd + 1} {wl:7s} {n:9s} {mbs:8.0f} MB/s")
+                    if mbs > results.get((n, wl), {"rps": 0.0})["rps"]:
+                        results[(n, wl)] = {"rps": mbs}
         print_table(names, results, time.time() - t0, args)
     finally:
+        t1 = time.time()
         bench.stop_all()
         shutil.rmtree(root, ignore_errors=True)
+        log(f"servers stopped and {root} removed in {time.time() - t1:.0f}s")
 
 
 def print_table(names, results, elapsed, args) -> None:
@@ -776,7 +810,7 @@ def print_table(names, results, elapsed, args) -> None:
     ref = names[0]
     print(
         f"\nserver on core 0, client on core 1; wrk -t1 -c32 -d{args.duration}s best of {args.rounds} "
-        f"(interleaved); curl best of 3; total {elapsed:.0f}s\n"
+        f"(interleaved, order reversed every other round); curl best of 3 (same); {elapsed:.0f}s\n"
     )
     print("| candidate | " + " | ".join(c[1] for c in cols) + " |")
     print("|---|" + "---:|" * len(cols))
@@ -791,15 +825,16 @@ def print_table(names, results, elapsed, args) -> None:
                 cell += f" [{r['errors']} errors]"
             cells.append(cell)
         print(f"| {CANDIDATES[n]} | " + " | ".join(cells) + " |")
-    print(f"\n(Nx) = ratio to {CANDIDATES[ref]} in the same run.  p99 latency (ms-ish, from wrk):")
-    print("| candidate | hello p99 | 4K GET p99 | 4K PUT p99 |")
-    print("|---|---:|---:|---:|")
+    print(f"\n(Nx) = ratio to {CANDIDATES[ref]} in the same run.")
+    print("p99 latency (wrk, from the best round) and server CPU time per request (all processes and threads")
+    print("of the server, lowest of the rounds):\n")
+    wls = ("hello", "get4k", "put4k")
+    cpu = " | ".join(f"{w} CPU us/req" for w in ("hello", "4K GET", "4K PUT"))
+    print(f"| candidate | hello p99 | 4K GET p99 | 4K PUT p99 | {cpu} |")
+    print("|---|" + "---:|" * 6)
     for n in names:
-        print(
-            f"| {CANDIDATES[n]} | "
-            + " | ".join(results[(n, wl)]["p99"] for wl in ("hello", "get4k", "put4k"))
-            + " |"
-        )
+        cells = [results[(n, wl)]["p99"] for wl in wls] + [f"{results[(n, wl)]['cpu_us']:.1f}" for wl in wls]
+        print(f"| {CANDIDATES[n]} | " + " | ".join(cells) + " |")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -914,6 +949,7 @@ def run_findings(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--serve-raw", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    ap.add_argument("--batch", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument(
         "--findings", action="store_true", help="run the functional probes instead of the benchmark"
     )
@@ -922,7 +958,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="interleaved wrk rounds, best kept (default 2)")
     args = ap.parse_args()
     if args.serve_raw:
-        return serve_raw(args.serve_raw)
+        return serve_raw(args.serve_raw, args.batch)
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt

@@ -75,8 +75,16 @@ _WORKDIR_MARKER = ".oss2-suite-workdir"
 # credentials, other OSS test settings, proxies (a proxy would be a non-loopback hop).
 _SCRUB_PREFIXES = ("OSS_", "ALIBABA_CLOUD_", "ALICLOUD_", "ALIYUN_", "OSS2_HARNESS_")
 _SCRUB_NAMES = {
-    "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "LOOPBACK_GUARD_LOG", "TRAVIS",
-    "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONUSERBASE",
+    "LOOPBACK_GUARD_LOG",
+    "TRAVIS",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
 }
 
 # tests/example.jpg is read by three tests in test_object.py (lines 483, 967, 1466) but is not in
@@ -126,7 +134,7 @@ def _guard_active():
 
 def pytest_configure(config):
     if not _guard_active():
-        pytest.exit("loopback guard (sitecustomize) is not active: refusing to run oss2's suite", returncode=4)
+        pytest.exit("loopback guard (sitecustomize) not active: refusing to run oss2's suite", returncode=4)
 
 
 def pytest_report_header(config):
@@ -168,14 +176,14 @@ def pytest_runtest_setup(item):
             pass
 '''
 
-_PYTEST_INI = """\
+_PYTEST_INI = f"""\
 # Written by tests/conformance/oss2_suite.py: keeps pytest from picking up the ossbox repo's own
 # configuration (pyproject.toml, tests/conftest.py) while it runs oss2's suite.
 [pytest]
 python_files = test_*.py
 junit_family = xunit2
-junit_suite_name = oss2-{version}
-""".format(version=OSS2_VERSION)
+junit_suite_name = oss2-{OSS2_VERSION}
+"""
 
 
 class HarnessError(RuntimeError):
@@ -183,6 +191,7 @@ class HarnessError(RuntimeError):
 
 
 # ---- arguments ---------------------------------------------------------------------------
+
 
 def check_endpoint(endpoint: str) -> str:
     """Return ``endpoint`` if it is http(s) on a loopback address; raise HarnessError otherwise."""
@@ -194,7 +203,9 @@ def check_endpoint(endpoint: str) -> str:
         try:
             ip = ipaddress.ip_address(host)
         except ValueError:
-            raise HarnessError(f"endpoint host must be a loopback address or localhost, got {host!r}") from None
+            raise HarnessError(
+                f"endpoint host must be a loopback address or localhost, got {host!r}"
+            ) from None
         mapped = getattr(ip, "ipv4_mapped", None)
         if not (ip.is_loopback or (mapped is not None and mapped.is_loopback)):
             raise HarnessError(f"endpoint host must be a loopback address, got {host!r}")
@@ -207,11 +218,26 @@ def check_bucket_prefix(prefix: str) -> str:
     if not _BUCKET_PREFIX_RE.match(prefix) or len(prefix) > MAX_BUCKET_PREFIX:
         raise HarnessError(
             f"bucket prefix must be lower-case letters, digits and '-', at most {MAX_BUCKET_PREFIX} "
-            f"characters (the suite appends up to {_LONGEST_BUCKET_SUFFIX}), got {prefix!r}")
+            f"characters (the suite appends up to {_LONGEST_BUCKET_SUFFIX}), got {prefix!r}"
+        )
     return prefix
 
 
+def check_server(endpoint: str, timeout: float = 3.0) -> None:
+    """Raise HarnessError unless something accepts TCP connections at ``endpoint``."""
+    import socket
+
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise HarnessError(f"nothing accepts connections at {endpoint}: {exc}") from None
+
+
 # ---- sdist -------------------------------------------------------------------------------
+
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
@@ -232,8 +258,19 @@ def ensure_sdist(cache_dir: Path = CACHE_DIR, python: str | None = None) -> Path
         raise HarnessError(f"{target} has sha256 {digest}, expected {SDIST_SHA256}; delete it to re-download")
     cache_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".download-") as tmp:
-        cmd = [python or sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-               "--disable-pip-version-check", "-d", tmp, f"oss2=={OSS2_VERSION}"]
+        cmd = [
+            python or sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-d",
+            tmp,
+            f"oss2=={OSS2_VERSION}",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         downloaded = Path(tmp) / SDIST_NAME
         if proc.returncode != 0 or not downloaded.is_file():
@@ -254,7 +291,7 @@ def _extract_tests(sdist: Path, dest: Path) -> Path:
         for m in tar.getmembers():
             if not m.name.startswith(top) or not (m.isfile() or m.isdir()):
                 continue
-            rel = m.name[len(top):]
+            rel = m.name[len(top) :]
             if not rel or rel.startswith("/") or ".." in Path(rel).parts:
                 continue
             m.name = rel
@@ -284,7 +321,8 @@ def prepare_workdir(workdir: Path, sdist: Path, *, need_mock_shim: bool) -> dict
     if workdir.exists():
         if not (workdir / _WORKDIR_MARKER).is_file() and any(workdir.iterdir()):
             raise HarnessError(
-                f"{workdir} exists, is not empty and was not made by this harness: refusing to clear it")
+                f"{workdir} exists, is not empty and was not made by this harness: refusing to clear it"
+            )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     (workdir / _WORKDIR_MARKER).write_text("made by tests/conformance/oss2_suite.py; cleared on every run\n")
@@ -296,14 +334,21 @@ def prepare_workdir(workdir: Path, sdist: Path, *, need_mock_shim: bool) -> dict
     if need_mock_shim:
         (harness / "mock.py").write_text(_MOCK_SHIM, encoding="utf-8")
     (workdir / "pytest.ini").write_text(_PYTEST_INI, encoding="utf-8")
-    paths = {"workdir": workdir, "tests": tests_dir, "harness": harness,
-             "home": workdir / "home", "tmp": workdir / "tmp", "guard_log": workdir / "guard-refusals.log"}
+    paths = {
+        "workdir": workdir,
+        "tests": tests_dir,
+        "harness": harness,
+        "home": workdir / "home",
+        "tmp": workdir / "tmp",
+        "guard_log": workdir / "guard-refusals.log",
+    }
     paths["home"].mkdir()
     paths["tmp"].mkdir()
     return paths
 
 
 # ---- deselection -------------------------------------------------------------------------
+
 
 def load_deselected(path: Path = DESELECT_FILE) -> list[tuple[str, str]]:
     """Read ``nodeid # reason`` lines; return [(nodeid, reason)]."""
@@ -350,33 +395,48 @@ def _check_nodeids_exist(tests_dir: Path, nodeids: Iterable[str]) -> list[str]:
 
 # ---- running -----------------------------------------------------------------------------
 
-def _child_env(paths: dict[str, Path], *, endpoint: str, access_key_id: str, access_key_secret: str,
-               region: str, auth_version: str, bucket_prefix: str, seed: str | None,
-               kms_substitute: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_NAMES and not k.lower().endswith("_proxy")}
-    env.update({
-        # tests/common.py:17-37
-        "OSS_TEST_ENDPOINT": endpoint,
-        "OSS_TEST_ACCESS_KEY_ID": access_key_id,
-        "OSS_TEST_ACCESS_KEY_SECRET": access_key_secret,
-        "OSS_TEST_REGION": region,
-        "OSS_TEST_AUTH_VERSION": auth_version,
-        "OSS_TEST_BUCKET": bucket_prefix,
-        # Read by common.py but used by none of the ten files: left unset on purpose
-        # (OSS_TEST_CNAME, OSS_TEST_UID, OSS_TEST_STS_*, OSS_TEST_PAYER_*, OSS_TEST_RAM_*,
-        # OSS_TEST_AUTH_SERVER_HOST). TRAVIS (wait_meta_sync: 5 s instead of 1 s) is scrubbed.
-        "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(paths["harness"])]),
-        "LOOPBACK_GUARD_LOG": str(paths["guard_log"]),
-        "OSS2_HARNESS_KMS_SUBSTITUTE": "1" if kms_substitute else "0",
-        # oss2's resumable upload/download records go to ~/.py-oss-*; keep them in the workdir.
-        "HOME": str(paths["home"]),
-        "TMPDIR": str(paths["tmp"]),
-        "NO_PROXY": "*",
-        "no_proxy": "*",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONIOENCODING": "utf-8",
-    })
+
+def _child_env(
+    paths: dict[str, Path],
+    *,
+    endpoint: str,
+    access_key_id: str,
+    access_key_secret: str,
+    region: str,
+    auth_version: str,
+    bucket_prefix: str,
+    seed: str | None,
+    kms_substitute: bool,
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_SCRUB_PREFIXES) and k not in _SCRUB_NAMES and not k.lower().endswith("_proxy")
+    }
+    env.update(
+        {
+            # tests/common.py:17-37
+            "OSS_TEST_ENDPOINT": endpoint,
+            "OSS_TEST_ACCESS_KEY_ID": access_key_id,
+            "OSS_TEST_ACCESS_KEY_SECRET": access_key_secret,
+            "OSS_TEST_REGION": region,
+            "OSS_TEST_AUTH_VERSION": auth_version,
+            "OSS_TEST_BUCKET": bucket_prefix,
+            # Read by common.py but used by none of the ten files: left unset on purpose
+            # (OSS_TEST_CNAME, OSS_TEST_UID, OSS_TEST_STS_*, OSS_TEST_PAYER_*, OSS_TEST_RAM_*,
+            # OSS_TEST_AUTH_SERVER_HOST). TRAVIS (wait_meta_sync: 5 s instead of 1 s) is scrubbed.
+            "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(paths["harness"])]),
+            "LOOPBACK_GUARD_LOG": str(paths["guard_log"]),
+            "OSS2_HARNESS_KMS_SUBSTITUTE": "1" if kms_substitute else "0",
+            # oss2's resumable upload/download records go to ~/.py-oss-*; keep them in the workdir.
+            "HOME": str(paths["home"]),
+            "TMPDIR": str(paths["tmp"]),
+            "NO_PROXY": "*",
+            "no_proxy": "*",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONIOENCODING": "utf-8",
+        }
+    )
     if seed is not None:
         env["OSS2_HARNESS_SEED"] = str(seed)
     return env
@@ -424,7 +484,8 @@ def run_oss2_suite(
     capture_output: bool = False,
     run_timeout: float | None = None,
     cache_dir: Path = CACHE_DIR,
-) -> subprocess.CompletedProcess:
+    require_server: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Run oss2's integration tests (``files``, default the ten of SUITE_FILES) against ``endpoint``.
 
     ``workdir`` is cleared and rebuilt on every call (it must be empty, absent, or made by an
@@ -432,7 +493,9 @@ def run_oss2_suite(
     it) and writes JUnit XML to ``junit_xml``. ``seed`` makes the suite's random choices
     reproducible (a random seed is picked and reported when None). ``kms_substitute`` gives
     tests that pick the KMS-backed CryptoBucket the RSA-backed one. Returns pytest's
-    CompletedProcess (stdout/stderr captured only if ``capture_output``).
+    CompletedProcess (stdout/stderr captured only if ``capture_output``). Unless
+    ``require_server`` is false (or ``collect_only``), it first checks that something listens
+    at ``endpoint`` and raises HarnessError at once if not.
     """
     endpoint = check_endpoint(endpoint)
     if auth_version not in AUTH_VERSIONS:
@@ -448,6 +511,8 @@ def run_oss2_suite(
         seed = random.SystemRandom().randrange(1, 10**6)
 
     sdist = ensure_sdist(cache_dir, python=python)
+    if require_server and not collect_only:
+        check_server(endpoint)
     workdir = Path(workdir).resolve()
     junit_xml = Path(junit_xml).resolve()
 
@@ -457,9 +522,17 @@ def run_oss2_suite(
         need_mock_shim = _preflight(python, scratch_env, Path(scratch))
 
     paths = prepare_workdir(workdir, sdist, need_mock_shim=need_mock_shim)
-    env = _child_env(paths, endpoint=endpoint, access_key_id=access_key_id,
-                     access_key_secret=access_key_secret, region=region, auth_version=auth_version,
-                     bucket_prefix=bucket_prefix, seed=str(seed), kms_substitute=kms_substitute)
+    env = _child_env(
+        paths,
+        endpoint=endpoint,
+        access_key_id=access_key_id,
+        access_key_secret=access_key_secret,
+        region=region,
+        auth_version=auth_version,
+        bucket_prefix=bucket_prefix,
+        seed=str(seed),
+        kms_substitute=kms_substitute,
+    )
 
     deselected = load_deselected(deselect_file) if deselect_file else []
     stale = _check_nodeids_exist(paths["tests"], (n for n, _ in deselected))
@@ -468,13 +541,22 @@ def run_oss2_suite(
 
     junit_xml.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
-        python, "-m", "pytest",
-        "-c", str(workdir / "pytest.ini"), "--rootdir", str(workdir),
-        "-p", "no:cacheprovider",
-        "-p", "oss2_harness_plugin",
+        python,
+        "-m",
+        "pytest",
+        "-c",
+        str(workdir / "pytest.ini"),
+        "--rootdir",
+        str(workdir),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "oss2_harness_plugin",
         f"--timeout={timeout:g}",
         f"--junitxml={junit_xml}",
-        "-rfE", "--tb=short", "--show-capture=no",
+        "-rfE",
+        "--tb=native",
+        "--show-capture=no",
     ]
     if collect_only:
         cmd += ["--collect-only", "-q"]
@@ -482,32 +564,41 @@ def run_oss2_suite(
         cmd += ["--deselect", nodeid]
     cmd += list(extra_pytest_args)
     cmd += [f"tests/{name}.py" for name in files]
-    return subprocess.run(cmd, cwd=workdir, env=env, capture_output=capture_output, text=True,
-                          timeout=run_timeout)
+    return subprocess.run(
+        cmd, cwd=workdir, env=env, capture_output=capture_output, text=True, timeout=run_timeout
+    )
 
 
 # ---- reports -----------------------------------------------------------------------------
 
+
 def summarize_junit(junit_xml: Path) -> dict[str, collections.Counter[str]]:
-    """Per suite file: counts of passed / failed / error / skipped test cases."""
-    order = {"passed": 0, "skipped": 1, "failed": 2, "error": 3}
-    outcome: dict[tuple[str, str], str] = {}
+    """Per suite file: test counts by outcome.
+
+    ``passed``/``failed``/``error``/``skipped`` partition the tests (a failure wins over an error;
+    an error in setup or teardown counts as ``error`` unless the test body failed).
+    ``teardown_error`` counts, among them, the tests whose teardown (bucket cleanup) failed.
+    """
+    tests: dict[tuple[str, str], set[str]] = collections.defaultdict(set)
     for case in ET.parse(junit_xml).getroot().iter("testcase"):
-        key = (case.get("classname", ""), case.get("name", ""))
-        if case.find("error") is not None:
-            result = "error"
-        elif case.find("failure") is not None:
-            result = "failed"
-        elif case.find("skipped") is not None:
-            result = "skipped"
-        else:
-            result = "passed"
-        if order[result] >= order.get(outcome.get(key, "passed"), 0):
-            outcome[key] = result
+        flags = tests[(case.get("classname", ""), case.get("name", ""))]
+        for child in case:
+            if child.tag == "failure":
+                flags.add("failed")
+            elif child.tag == "error":
+                flags.add("error")
+                if (child.get("message") or "").startswith("failed on teardown"):
+                    flags.add("teardown_error")
+            elif child.tag == "skipped":
+                flags.add("skipped")
     per_file: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for (classname, _name), result in outcome.items():
+    for (classname, _name), flags in tests.items():
         module = classname.rsplit(".", 1)[0] if "." in classname else classname
-        per_file[module.split(".")[-1]][result] += 1
+        counter = per_file[module.split(".")[-1]]
+        outcome = next((o for o in ("failed", "error", "skipped") if o in flags), "passed")
+        counter[outcome] += 1
+        if "teardown_error" in flags:
+            counter["teardown_error"] += 1
     return dict(per_file)
 
 
@@ -537,8 +628,9 @@ def summarize_guard_log(log: Path) -> dict[str, list[str]]:
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                epilog="Arguments after -- go to pytest unchanged.")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog="Arguments after -- go to pytest unchanged."
+    )
     p.add_argument("--endpoint", required=True, help="http://127.0.0.1:PORT (loopback only)")
     p.add_argument("--ak", "--access-key-id", dest="ak", required=True)
     p.add_argument("--sk", "--access-key-secret", dest="sk", required=True)
@@ -548,14 +640,30 @@ def _main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--junit-xml", type=Path, default=None, help="default: WORKDIR/../oss2-suite-junit.xml")
     p.add_argument("--bucket-prefix", default=DEFAULT_BUCKET_PREFIX, help="OSS_TEST_BUCKET")
     p.add_argument("--timeout", type=float, default=300, help="per-test timeout in seconds")
-    p.add_argument("--files", nargs="+", choices=SUITE_FILES, default=list(SUITE_FILES), metavar="FILE",
-                   help="subset of: " + " ".join(SUITE_FILES))
+    p.add_argument(
+        "--files",
+        nargs="+",
+        choices=SUITE_FILES,
+        default=list(SUITE_FILES),
+        metavar="FILE",
+        help="subset of: " + " ".join(SUITE_FILES),
+    )
     p.add_argument("--deselect-file", type=Path, default=DESELECT_FILE)
     p.add_argument("--python", default=None, help="interpreter for the suite (default: this one)")
     p.add_argument("--seed", default=None, help="seed for the suite's random choices (default: random)")
-    p.add_argument("--no-kms-substitute", dest="kms_substitute", action="store_false",
-                   help="leave the KMS-backed CryptoBucket in (those picks then fail at the guard)")
+    p.add_argument(
+        "--no-kms-substitute",
+        dest="kms_substitute",
+        action="store_false",
+        help="leave the KMS-backed CryptoBucket in (those picks then fail at the guard)",
+    )
     p.add_argument("--collect-only", action="store_true")
+    p.add_argument(
+        "--no-server-check",
+        dest="require_server",
+        action="store_false",
+        help="run the suite even if nothing listens at the endpoint",
+    )
     p.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -564,11 +672,24 @@ def _main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         proc = run_oss2_suite(
-            args.endpoint, args.ak, args.sk, args.region, args.auth_version, args.workdir, junit,
-            bucket_prefix=args.bucket_prefix, timeout=args.timeout, files=args.files,
-            deselect_file=args.deselect_file, extra_pytest_args=args.pytest_args, python=args.python,
-            kms_substitute=args.kms_substitute, seed=seed, collect_only=args.collect_only,
+            args.endpoint,
+            args.ak,
+            args.sk,
+            args.region,
+            args.auth_version,
+            args.workdir,
+            junit,
+            bucket_prefix=args.bucket_prefix,
+            timeout=args.timeout,
+            files=args.files,
+            deselect_file=args.deselect_file,
+            extra_pytest_args=args.pytest_args,
+            python=args.python,
+            kms_substitute=args.kms_substitute,
+            seed=seed,
+            collect_only=args.collect_only,
             capture_output=args.collect_only,
+            require_server=args.require_server,
         )
     except HarnessError as exc:
         print(f"oss2_suite: {exc}", file=sys.stderr)
@@ -588,19 +709,22 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if junit.is_file():
         per_file = summarize_junit(junit)
         total: collections.Counter[str] = collections.Counter()
-        print(f"  {'file':28s} {'pass':>5s} {'fail':>5s} {'error':>5s} {'skip':>5s}")
+        cols = ("passed", "failed", "error", "skipped", "teardown_error")
+        print(f"  {'file':26s}" + "".join(f"{c:>9s}" for c in ("pass", "fail", "error", "skip", "td-error")))
         for name in args.files:
             c = per_file.get(name, collections.Counter())
             total.update(c)
-            print(f"  {name:28s} {c['passed']:5d} {c['failed']:5d} {c['error']:5d} {c['skipped']:5d}")
-        print(f"  {'total':28s} {total['passed']:5d} {total['failed']:5d} {total['error']:5d} "
-              f"{total['skipped']:5d}   junit: {junit}")
+            print(f"  {name:26s}" + "".join(f"{c[k]:9d}" for k in cols))
+        print(f"  {'total':26s}" + "".join(f"{total[k]:9d}" for k in cols))
+        print(f"  junit: {junit}")
     refusals = summarize_guard_log(args.workdir.resolve() / "guard-refusals.log")
     if refusals:
         destinations = collections.Counter(d for ds in refusals.values() for d in ds)
         print(f"  loopback guard refused {sum(destinations.values())} attempts in {len(refusals)} tests:")
         for dest, n in destinations.most_common(10):
             print(f"    {n:5d}  {dest}")
+        for nodeid, dests in sorted(refusals.items())[:20]:
+            print(f"    {nodeid}: {len(dests)}")
     return proc.returncode
 
 

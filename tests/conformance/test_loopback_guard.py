@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 GUARD_DIR = Path(__file__).resolve().parent / "loopback_guard"
 
@@ -155,8 +156,11 @@ CHILD = textwrap.dedent(
     except ImportError:
         requests = None
     if requests is not None:
-        timed("requests_hostname", lambda: requests.get("http://oss-cn-hangzhou.aliyuncs.com/", timeout=30).status_code)
-        timed("requests_ip", lambda: requests.get("http://203.0.113.1/", timeout=30).status_code)
+        def fetch(url):
+            return requests.get(url, timeout=30).status_code
+
+        timed("requests_hostname", lambda: fetch("http://oss-cn-hangzhou.aliyuncs.com/"))
+        timed("requests_ip", lambda: fetch("http://203.0.113.1/"))
 
     srv.close()
     print(json.dumps(out))
@@ -164,7 +168,9 @@ CHILD = textwrap.dedent(
 )
 
 
-def _run_child(tmp_path: Path, extra_env: dict[str, str] | None = None) -> tuple[dict, subprocess.CompletedProcess]:
+def _run_child(
+    tmp_path: Path, extra_env: dict[str, str] | None = None
+) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
     script = tmp_path / "child.py"
     script.write_text(CHILD, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -184,7 +190,11 @@ def test_guard_allows_loopback_and_refuses_the_rest(tmp_path: Path) -> None:
     assert out["guard"] is True
     assert proc.stderr == ""  # the guard prints nothing
 
-    assert out["loopback_connect"] == {"ok": True, "value": "hi", "seconds": out["loopback_connect"]["seconds"]}
+    assert out["loopback_connect"] == {
+        "ok": True,
+        "value": "hi",
+        "seconds": out["loopback_connect"]["seconds"],
+    }
     assert out["loopback_create_connection_localhost"]["value"] == "hi"
     assert out["loopback_connect_ex"]["value"] == 0
     assert out["loopback_getaddrinfo"]["ok"]

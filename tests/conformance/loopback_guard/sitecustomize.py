@@ -31,12 +31,12 @@ covered. The guard is a safety net for a test run, not a sandbox.
 
 from __future__ import annotations
 
+import _socket
 import errno
 import ipaddress
 import os
 import socket
-
-import _socket
+from typing import Any
 
 __all__ = ["GUARD_ACTIVE", "is_loopback_host"]
 
@@ -117,12 +117,16 @@ def _check_destination(sock: socket.socket, address: object, operation: str) -> 
         return
     if family not in (socket.AF_INET, socket.AF_INET6):
         _log(operation, f"family={int(family)}")
-        raise _Refusal(ConnectionRefusedError(
-            errno.ECONNREFUSED, f"loopback guard: address family {int(family)} is not allowed"))
+        raise _Refusal(
+            ConnectionRefusedError(
+                errno.ECONNREFUSED, f"loopback guard: address family {int(family)} is not allowed"
+            )
+        )
     if not isinstance(address, tuple) or len(address) < 2:
         _log(operation, _describe(address))
-        raise _Refusal(ConnectionRefusedError(
-            errno.ECONNREFUSED, "loopback guard: unrecognised socket address"))
+        raise _Refusal(
+            ConnectionRefusedError(errno.ECONNREFUSED, "loopback guard: unrecognised socket address")
+        )
     host = _as_text(address[0])
     if host is not None and host.lower() in _LOCALHOST_NAMES:
         return
@@ -130,12 +134,17 @@ def _check_destination(sock: socket.socket, address: object, operation: str) -> 
     if ip is None:
         # A host name: CPython would resolve it in C (a DNS query). Refuse like a failed lookup.
         _log(operation, _describe(address))
-        raise _Refusal(socket.gaierror(
-            socket.EAI_NONAME, f"loopback guard: lookup of {host!r} refused (not loopback)"))
+        raise _Refusal(
+            socket.gaierror(socket.EAI_NONAME, f"loopback guard: lookup of {host!r} refused (not loopback)")
+        )
     if not _ip_is_loopback(ip):
         _log(operation, _describe(address))
-        raise _Refusal(ConnectionRefusedError(
-            errno.ECONNREFUSED, f"loopback guard: connection to {_describe(address)} refused (not loopback)"))
+        raise _Refusal(
+            ConnectionRefusedError(
+                errno.ECONNREFUSED,
+                f"loopback guard: connection to {_describe(address)} refused (not loopback)",
+            )
+        )
 
 
 _orig_connect = socket.socket.connect
@@ -144,7 +153,7 @@ _orig_sendto = socket.socket.sendto
 _orig_sendmsg = getattr(socket.socket, "sendmsg", None)
 
 
-def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
+def _guarded_connect(self: socket.socket, address: Any) -> None:
     try:
         _check_destination(self, address, "connect")
     except _Refusal as refusal:
@@ -152,7 +161,7 @@ def _guarded_connect(self, address):  # type: ignore[no-untyped-def]
     return _orig_connect(self, address)
 
 
-def _guarded_connect_ex(self, address):  # type: ignore[no-untyped-def]
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
     try:
         _check_destination(self, address, "connect_ex")
     except _Refusal as refusal:
@@ -162,7 +171,7 @@ def _guarded_connect_ex(self, address):  # type: ignore[no-untyped-def]
     return _orig_connect_ex(self, address)
 
 
-def _guarded_sendto(self, data, *args):  # type: ignore[no-untyped-def]
+def _guarded_sendto(self: socket.socket, data: Any, *args: Any) -> int:
     # sendto(data, address) or sendto(data, flags, address)
     if args:
         try:
@@ -172,7 +181,7 @@ def _guarded_sendto(self, data, *args):  # type: ignore[no-untyped-def]
     return _orig_sendto(self, data, *args)
 
 
-def _guarded_sendmsg(self, buffers, *args):  # type: ignore[no-untyped-def]
+def _guarded_sendmsg(self: socket.socket, buffers: Any, *args: Any) -> int:
     # sendmsg(buffers[, ancdata[, flags[, address]]])
     if len(args) >= 3 and args[2] is not None:
         try:
@@ -180,14 +189,15 @@ def _guarded_sendmsg(self, buffers, *args):  # type: ignore[no-untyped-def]
         except _Refusal as refusal:
             raise refusal.exc from None
     assert _orig_sendmsg is not None
-    return _orig_sendmsg(self, buffers, *args)
+    sent: int = _orig_sendmsg(self, buffers, *args)
+    return sent
 
 
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
-socket.socket.sendto = _guarded_sendto  # type: ignore[method-assign]
+setattr(socket.socket, "connect", _guarded_connect)  # noqa: B010
+setattr(socket.socket, "connect_ex", _guarded_connect_ex)  # noqa: B010
+setattr(socket.socket, "sendto", _guarded_sendto)  # noqa: B010
 if _orig_sendmsg is not None:
-    socket.socket.sendmsg = _guarded_sendmsg  # type: ignore[method-assign]
+    setattr(socket.socket, "sendmsg", _guarded_sendmsg)  # noqa: B010
 
 
 # ---- name resolution -------------------------------------------------------------------
@@ -207,7 +217,7 @@ def _refuse_lookup(operation: str, host: object) -> socket.gaierror:
     return socket.gaierror(socket.EAI_NONAME, f"loopback guard: lookup of {host!r} refused (not loopback)")
 
 
-def _loopback_results(results):  # type: ignore[no-untyped-def]
+def _loopback_results(results: list[Any]) -> list[Any]:
     kept = []
     for res in results:
         sockaddr = res[4]
@@ -216,7 +226,9 @@ def _loopback_results(results):  # type: ignore[no-untyped-def]
     return kept
 
 
-def _guarded_c_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+def _guarded_c_getaddrinfo(
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> list[Any]:
     if host is None:
         return _orig_c_getaddrinfo(host, port, family, type, proto, flags)
     text = _as_text(host)
@@ -242,14 +254,16 @@ def _guarded_c_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # t
     raise _refuse_lookup("getaddrinfo", host)
 
 
-def _guarded_py_getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
+def _guarded_py_getaddrinfo(
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> list[Any]:
     # The stdlib wrapper calls _socket.getaddrinfo, which is guarded too; check first anyway so
     # the refusal happens even if some library kept a reference to the C function.
     _guarded_c_getaddrinfo(host, port, family, type, proto, flags)
     return _orig_py_getaddrinfo(host, port, family, type, proto, flags)
 
 
-def _guarded_gethostbyname(hostname):  # type: ignore[no-untyped-def]
+def _guarded_gethostbyname(hostname: Any) -> str:
     if is_loopback_host(hostname):
         result = _orig_gethostbyname(hostname)
         if is_loopback_host(result):
@@ -257,7 +271,7 @@ def _guarded_gethostbyname(hostname):  # type: ignore[no-untyped-def]
     raise _refuse_lookup("gethostbyname", hostname)
 
 
-def _guarded_gethostbyname_ex(hostname):  # type: ignore[no-untyped-def]
+def _guarded_gethostbyname_ex(hostname: Any) -> tuple[str, list[str], list[str]]:
     if is_loopback_host(hostname):
         name, aliases, addrs = _orig_gethostbyname_ex(hostname)
         addrs = [a for a in addrs if is_loopback_host(a)]
@@ -266,14 +280,14 @@ def _guarded_gethostbyname_ex(hostname):  # type: ignore[no-untyped-def]
     raise _refuse_lookup("gethostbyname_ex", hostname)
 
 
-def _guarded_gethostbyaddr(ip_address):  # type: ignore[no-untyped-def]
+def _guarded_gethostbyaddr(ip_address: Any) -> tuple[str, list[str], list[str]]:
     if is_loopback_host(ip_address):
         return _orig_gethostbyaddr(ip_address)
     _log("gethostbyaddr", repr(ip_address)[:200])
     raise socket.herror(errno.EHOSTUNREACH, f"loopback guard: reverse lookup of {ip_address!r} refused")
 
 
-def _guarded_getnameinfo(sockaddr, flags):  # type: ignore[no-untyped-def]
+def _guarded_getnameinfo(sockaddr: Any, flags: int) -> tuple[str, str]:
     if isinstance(sockaddr, tuple) and sockaddr and is_loopback_host(sockaddr[0]):
         return _orig_getnameinfo(sockaddr, flags)
     raise _refuse_lookup("getnameinfo", sockaddr)
@@ -282,8 +296,8 @@ def _guarded_getnameinfo(sockaddr, flags):  # type: ignore[no-untyped-def]
 _socket.getaddrinfo = _guarded_c_getaddrinfo
 socket.getaddrinfo = _guarded_py_getaddrinfo
 for _module in (_socket, socket):
-    _module.gethostbyname = _guarded_gethostbyname
-    _module.gethostbyname_ex = _guarded_gethostbyname_ex
-    _module.gethostbyaddr = _guarded_gethostbyaddr
-    _module.getnameinfo = _guarded_getnameinfo
+    setattr(_module, "gethostbyname", _guarded_gethostbyname)  # noqa: B010
+    setattr(_module, "gethostbyname_ex", _guarded_gethostbyname_ex)  # noqa: B010
+    setattr(_module, "gethostbyaddr", _guarded_gethostbyaddr)  # noqa: B010
+    setattr(_module, "getnameinfo", _guarded_getnameinfo)  # noqa: B010
 del _module
