@@ -20,10 +20,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     assert not errors, "server logged errors:\n" + proc.log()[-5000:]
 
 
-@pytest.fixture(params=["v1", "v4"])
-def auth(request: pytest.FixtureRequest) -> oss2.Auth | oss2.AuthV4:
+@pytest.fixture(params=["v1", "v2", "v4"])
+def auth(request: pytest.FixtureRequest) -> oss2.Auth | oss2.AuthV2 | oss2.AuthV4:
     if request.param == "v1":
         return oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    if request.param == "v2":
+        return oss2.AuthV2(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
     return oss2.AuthV4(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
 
 

@@ -129,3 +129,32 @@ def test_expect_continue_refused_before_body(server: ServerProcess, v1_bucket: o
         answer = s.recv(65536)
     assert answer.startswith(b"HTTP/1.1 403")
     assert not v1_bucket.object_exists("ec")
+
+
+def test_get_with_content_length_but_no_body_is_answered(
+    server: ServerProcess, v1_bucket: oss2.Bucket
+) -> None:
+    """oss2 sends `Content-Length: 9` on a GET when told to sign it, and then no body."""
+    v1_bucket.put_object("k", b"Hello OSS")
+    url = v1_bucket.sign_url("GET", "k", 60)
+    path = url[len(server.endpoint) :]
+    head = request_head("GET", path, {"Host": f"127.0.0.1:{server.port}", "Content-Length": "9"})
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        s.sendall(head)  # and keep the connection open without sending the promised bytes
+        answer = b""
+        started = time.monotonic()
+        while b"Hello OSS" not in answer and (chunk := s.recv(65536)):
+            answer += chunk
+        assert time.monotonic() - started < 5
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"Hello OSS")
+    assert b"Connection: close" in answer
+
+
+def test_batch_delete_with_raw_control_characters(v1_bucket: oss2.Bucket) -> None:
+    """oss2 writes control characters unescaped into the DeleteMultipleObjects body; OSS accepts them."""
+    keys = ["ctl-\x0c-\x01-\x1f", "plain"]
+    for key in keys:
+        v1_bucket.put_object(key, b"x")
+    result = v1_bucket.batch_delete_objects(keys)
+    assert sorted(result.deleted_keys) == sorted(keys)
+    assert not any(v1_bucket.object_exists(k) for k in keys)

@@ -93,6 +93,17 @@ def test_upload_part_copy(bucket: oss2.Bucket) -> None:
     assert bucket.get_object("copy").read() == src
 
 
+def test_upload_part_copy_open_ended_range(bucket: oss2.Bucket) -> None:
+    src = os.urandom(300 * KB)
+    bucket.put_object("src", src)
+    upload_id = bucket.init_multipart_upload("copy").upload_id
+    r1 = bucket.upload_part_copy(bucket.bucket_name, "src", (0, 100 * KB - 1), "copy", upload_id, 1)
+    r2 = bucket.upload_part_copy(bucket.bucket_name, "src", (100 * KB, None), "copy", upload_id, 2)
+    assert r2.etag == hashlib.md5(src[100 * KB :]).hexdigest().upper()
+    bucket.complete_multipart_upload("copy", upload_id, [PartInfo(1, r1.etag), PartInfo(2, r2.etag)])
+    assert bucket.get_object("copy").read() == src
+
+
 def test_list_uploads_paging_and_delimiter(bucket: oss2.Bucket) -> None:
     ids = {}
     for key in ["a/1", "a/2", "b", "c/d/e"]:
@@ -104,6 +115,21 @@ def test_list_uploads_paging_and_delimiter(bucket: oss2.Bucket) -> None:
     top = bucket.list_multipart_uploads(delimiter="/")
     assert top.prefix_list == ["a/", "c/"]
     assert [u.key for u in top.upload_list] == ["b", "b"]
+    # Paged one entry at a time, each common prefix appears once and the uploads of a key in id order.
+    entries = []
+    marker, id_marker = "", ""
+    while True:
+        page = bucket.list_multipart_uploads(
+            delimiter="/", key_marker=marker, upload_id_marker=id_marker, max_uploads=1
+        )
+        entries += page.prefix_list + [u.upload_id for u in page.upload_list]
+        if not page.is_truncated:
+            break
+        marker, id_marker = page.next_key_marker, page.next_upload_id_marker
+    assert entries == ["a/", *sorted([ids["b"], extra]), "c/"]
+    # A key marker alone lists keys strictly after it.
+    after_b = bucket.list_multipart_uploads(key_marker="b")
+    assert [u.key for u in after_b.upload_list] == ["c/d/e"]
 
 
 def test_resumable_upload_and_download(bucket: oss2.Bucket, tmp_path) -> None:  # type: ignore[no-untyped-def]

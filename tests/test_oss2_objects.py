@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 
 import crcmod
 import oss2
@@ -211,6 +212,26 @@ def test_presigned_urls(bucket: oss2.Bucket) -> None:
     tampered = url.replace("%20sum", "%20sam")
     assert tampered != url
     assert requests.get(tampered, timeout=10).status_code == 403
+
+
+def test_presigned_put_without_content_type_is_octet_stream(bucket: oss2.Bucket) -> None:
+    """The server never guesses a type from the key: SDKs do that client-side, as OSS expects."""
+    url = bucket.sign_url("PUT", "photo.jpg", 60)
+    assert requests.put(url, data=b"\xff\xd8", timeout=10).status_code == 200
+    assert bucket.head_object("photo.jpg").content_type == "application/octet-stream"
+
+
+def test_upload_callback_answers_203_and_keeps_the_object(bucket: oss2.Bucket) -> None:
+    config = {"callbackUrl": "http://127.0.0.1:9/never-called", "callbackBody": "bucket=${bucket}"}
+    callback = base64.b64encode(json.dumps(config).encode()).decode()
+    r = bucket.put_object("cb", b"data", headers={"x-oss-callback": callback})
+    assert r.status == 203 and b"<Code>CallbackFailed</Code>" in r.resp.read()
+    assert r.etag == hashlib.md5(b"data").hexdigest().upper()
+    assert bucket.get_object("cb").read() == b"data"
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        bucket.put_object("cb-bad", b"data", headers={"x-oss-callback": "not base64 json"})
+    assert (err.value.status, err.value.code) == (400, "InvalidArgument")
+    assert not bucket.object_exists("cb-bad")
 
 
 def test_chunked_upload(bucket: oss2.Bucket) -> None:

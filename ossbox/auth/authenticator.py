@@ -1,4 +1,4 @@
-"""Who is calling: signature verification for V1 and V4, in headers or presigned URLs."""
+"""Who is calling: signature verification for V1, V2 and V4, in headers or presigned URLs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from urllib.parse import unquote
 
 from ossbox.core.errors import OSSError, access_denied, invalid_argument
 from ossbox.meta.types import AccessKey
@@ -83,9 +82,13 @@ class Authenticator:
                 return self._v4_header(req, auth)
             if auth.startswith("OSS "):
                 return self._v1_header(req, auth)
+            if auth.startswith("OSS2 "):
+                return self._v2_header(req, auth)
             raise invalid_argument("Authorization header is invalid.", "Authorization", auth.split(" ")[0])
         q = req.query
         if "x-oss-signature" in q:
+            if q.get("x-oss-signature-version") == "OSS2":
+                return self._v2_query(req)
             return self._v4_query(req)
         if "Signature" in q or "OSSAccessKeyId" in q:
             return self._v1_query(req)
@@ -116,14 +119,18 @@ class Authenticator:
             raise invalid_argument("Authorization header is invalid.", "Authorization", "OSS")
         self._check_token(req)
         key = self._key(access_key_id)
-        date = req.headers.get("x-oss-date") or req.headers.get("date", "")
-        when = parse_http_date(date)
+        self._check_request_time(req)
+        self._verify_v1(req, key, _date_lines(req), provided, exclude=frozenset())
+        return Principal(key.access_key_id, key.owner_id)
+
+    @staticmethod
+    def _check_request_time(req: OssRequest) -> None:
+        """x-oss-date, when present, is the request time; otherwise Date."""
+        when = parse_http_date(req.headers.get("x-oss-date") or req.headers.get("date", ""))
         if when is None:
             raise access_denied("OSS authentication requires a valid Date.")
         if abs(time.time() - when) > MAX_SKEW_S:
             raise _skew_error()
-        self._verify_v1(req, key, date, provided, exclude=frozenset())
-        return Principal(key.access_key_id, key.owner_id)
 
     def _v1_query(self, req: OssRequest) -> Principal:
         q = req.query
@@ -137,20 +144,73 @@ class Authenticator:
             raise _expired()
         self._check_token(req)
         key = self._key(q["OSSAccessKeyId"])
-        self._verify_v1(req, key, expires, q["Signature"], exclude=frozenset(["Signature"]))
+        self._verify_v1(req, key, [expires], q["Signature"], exclude=frozenset(["Signature"]))
         return Principal(key.access_key_id, key.owner_id)
 
     def _verify_v1(
-        self, req: OssRequest, key: AccessKey, date: str, provided: str, exclude: frozenset[str]
+        self, req: OssRequest, key: AccessKey, dates: list[str], provided: str, exclude: frozenset[str]
     ) -> None:
-        decoded = [(unquote(k.replace("+", "%20")), unquote(v.replace("+", "%20"))) for k, v in req.raw_query]
-        decoded = [(k, v) for k, v in decoded if k not in exclude]
+        query = [(k, v) for k, v in req.query_pairs if k not in exclude]
         first = ""
         for headers in _header_variants(req.headers):
-            for subs in (signing.OSS2_SUBRESOURCES, signing.V2SDK_SUBRESOURCES):
-                sts = signing.v1_string_to_sign(req.method, headers, date, req.bucket, req.key, decoded, subs)
+            for date in dates:
+                for subs in (signing.OSS2_SUBRESOURCES, signing.V2SDK_SUBRESOURCES):
+                    sts = signing.v1_string_to_sign(
+                        req.method, headers, date, req.bucket, req.key, query, subs
+                    )
+                    first = first or sts
+                    if hmac.compare_digest(signing.v1_signature(key.secret, sts), provided):
+                        return
+        raise _mismatch(key.access_key_id, first, provided)
+
+    # ---------------------------------------------------------------- V2
+    def _v2_header(self, req: OssRequest, auth: str) -> Principal:
+        fields = signing.parse_v2_authorization(auth)
+        access_key_id = fields.get("AccessKeyId", "")
+        provided = fields.get("Signature", "")
+        if not access_key_id or not provided:
+            raise invalid_argument("Authorization header is invalid.", "Authorization", "OSS2")
+        self._check_token(req)
+        key = self._key(access_key_id)
+        self._check_request_time(req)
+        additional = _header_list(fields.get("AdditionalHeaders", ""))
+        self._verify_v2(req, key, _date_lines(req), additional, provided, frozenset())
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _v2_query(self, req: OssRequest) -> Principal:
+        q = req.query
+        for name in ("x-oss-access-key-id", "x-oss-expires"):
+            if name not in q:
+                raise access_denied(f"Presigned URL lacks {name}.")
+        expires = q["x-oss-expires"]
+        if not expires.isdigit():
+            raise access_denied("x-oss-expires is not a valid epoch time.")
+        if int(expires) < time.time():
+            raise _expired()
+        self._check_token(req)
+        key = self._key(q["x-oss-access-key-id"])
+        additional = _header_list(q.get("x-oss-additional-headers", ""))
+        self._verify_v2(req, key, [expires], additional, q["x-oss-signature"], frozenset(["x-oss-signature"]))
+        return Principal(key.access_key_id, key.owner_id)
+
+    def _verify_v2(
+        self,
+        req: OssRequest,
+        key: AccessKey,
+        dates: list[str],
+        additional: list[str],
+        provided: str,
+        exclude: frozenset[str],
+    ) -> None:
+        query = [(k, v) for k, v in req.query_pairs if k not in exclude]
+        first = ""
+        for headers in _header_variants(req.headers):
+            for date in dates:
+                sts = signing.v2_string_to_sign(
+                    req.method, headers, date, req.bucket, req.key, query, additional
+                )
                 first = first or sts
-                if hmac.compare_digest(signing.v1_signature(key.secret, sts), provided):
+                if hmac.compare_digest(signing.v2_signature(key.secret, sts), provided):
                     return
         raise _mismatch(key.access_key_id, first, provided)
 
@@ -160,10 +220,14 @@ class Authenticator:
         if len(parts) != 5 or parts[3] != "oss" or parts[4] != "aliyun_v4_request":
             raise invalid_argument("Invalid credential in Authorization header.", "Credential", credential)
         access_key_id, date, region = parts[0], parts[1], parts[2]
+        if not region:
+            raise invalid_argument("The signing region in credential is invalid.", "Credential", credential)
         if region != self.region:
-            raise invalid_argument(
+            error = invalid_argument(
                 "Invalid signing region in Authorization header.", "Credential", credential
             )
+            error.ec_override = "0002-00000226"
+            raise error
         return access_key_id, date, region
 
     def _v4_header(self, req: OssRequest, auth: str) -> Principal:
@@ -183,7 +247,7 @@ class Authenticator:
             raise _skew_error()
         if timestamp[:8] != date:
             raise invalid_argument("Invalid signing date in Authorization header.", "Credential", credential)
-        additional = [h.strip().lower() for h in fields.get("AdditionalHeaders", "").split(";") if h.strip()]
+        additional = _header_list(fields.get("AdditionalHeaders", ""))
         payload = req.headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")
         self._verify_v4(req, key, timestamp, date, region, additional, payload, provided, frozenset())
         return Principal(key.access_key_id, key.owner_id)
@@ -207,9 +271,7 @@ class Authenticator:
             raise _skew_error()
         self._check_token(req)
         key = self._key(access_key_id)
-        additional = [
-            h.strip().lower() for h in q.get("x-oss-additional-headers", "").split(";") if h.strip()
-        ]
+        additional = _header_list(q.get("x-oss-additional-headers", ""))
         self._verify_v4(
             req,
             key,
@@ -240,13 +302,28 @@ class Authenticator:
         first = ""
         for headers in _header_variants(req.headers):
             canonical = signing.v4_canonical_request(
-                req.method, req.bucket, req.key, req.raw_query, headers, additional, payload, exclude
+                req.method, req.bucket, req.key, req.query_pairs, headers, additional, payload, exclude
             )
             sts = signing.v4_string_to_sign(timestamp, scope, canonical)
             first = first or sts
             if hmac.compare_digest(signing.v4_signature(signing_key, sts), provided):
                 return
         raise _mismatch(key.access_key_id, first, provided)
+
+
+def _header_list(value: str) -> list[str]:
+    """'a;B; c' -> ['a', 'b', 'c']: the AdditionalHeaders list of V2 and V4."""
+    return [h.strip().lower() for h in value.split(";") if h.strip()]
+
+
+def _date_lines(req: OssRequest) -> list[str]:
+    """Candidates for the string-to-sign's date line: the Date header (what the SDKs sign) and
+    x-oss-date (what OSS's documentation describes when both are sent)."""
+    lines = [req.headers.get("date", "")]
+    alt = req.headers.get("x-oss-date")
+    if alt and alt not in lines:
+        lines.append(alt)
+    return lines
 
 
 def _parse_v4_time(value: str) -> float | None:

@@ -55,13 +55,15 @@ class OSSError(Exception):
     details: dict[str, str] = field(default_factory=dict)
     # Extra response headers (e.g. x-oss-next-append-position).
     headers: dict[str, str] = field(default_factory=dict)
+    # The EC when it is specific to this case rather than to the code (e.g. a wrong signing region).
+    ec_override: str | None = None
 
     def __post_init__(self) -> None:
         super().__init__(f"{self.code}: {self.message}")
 
     @property
     def ec(self) -> str:
-        return _EC.get(self.code, "0000-00000000")
+        return self.ec_override or _EC.get(self.code, "0000-00000000")
 
 
 def no_such_bucket(bucket: str) -> OSSError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import mimetypes
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -151,7 +151,8 @@ def write_attrs(call: Call, key: str) -> WriteAttrs:
     meta = {k[len("x-oss-meta-") :]: v for k, v in h.items() if k.startswith("x-oss-meta-")}
     if sum(len(k) + len(v) for k, v in meta.items()) > MAX_USER_META:
         raise invalid_argument("User metadata is larger than 8 KB.", "x-oss-meta-*", "")
-    content_type = h.get("content-type") or mimetypes.guess_type(key)[0] or "application/octet-stream"
+    # No guessing from the key's extension: the SDKs do that client-side, and OSS stores exactly what it got.
+    content_type = h.get("content-type") or "application/octet-stream"
     return WriteAttrs(
         content_type=content_type,
         headers={canon: h[name] for name, canon in _STORED_HEADERS.items() if name in h},
@@ -521,6 +522,7 @@ async def put_object(call: Call) -> Response:
     key = call.key
     validate_object_key(key)
     attrs = write_attrs(call, key)
+    wants_callback = _callback_requested(call)
     o = await call.storage.put_object(
         call.bkt,
         key,
@@ -530,7 +532,34 @@ async def put_object(call: Call) -> Response:
         attrs,
         _forbid_overwrite(call),
     )
+    if wants_callback:
+        raise _callback_not_sent(_write_result_headers(o))
     return Response(200, _write_result_headers(o))
+
+
+def _callback_requested(call: Call) -> bool:
+    """Checks an upload callback's form before the upload; see _callback_not_sent for the outcome."""
+    raw = call.h.get("x-oss-callback") or call.q.get("callback")
+    if raw is None:
+        return False
+    try:
+        config = json.loads(base64.b64decode(raw, validate=True))
+    except (ValueError, binascii.Error) as exc:
+        raise invalid_argument("The callback configuration is not json format.", "callback", "") from exc
+    if not isinstance(config, dict) or not config.get("callbackUrl"):
+        raise invalid_argument("The callback configuration lacks callbackUrl.", "callback", "")
+    return True
+
+
+def _callback_not_sent(result_headers: list[tuple[str, str]]) -> OSSError:
+    """ossbox never calls out to a callback server. OSS answers a failed callback with 203 CallbackFailed
+    after storing the object, and so does ossbox: the object is there, the callback was not sent."""
+    return OSSError(
+        203,
+        "CallbackFailed",
+        "The object is stored, but ossbox does not deliver upload callbacks.",
+        headers=dict(result_headers),
+    )
 
 
 def _write_result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
@@ -742,14 +771,16 @@ async def upload_part(call: Call) -> Response:
     )
 
 
-def _copy_range(value: str | None) -> tuple[int, int] | None:
+def _copy_range(value: str | None) -> tuple[int, int | None] | None:
+    """`bytes=first-last` or `bytes=first-` (to the end of the source)."""
     if not value:
         return None
     spec = value.strip()
     if spec.startswith("bytes="):
         first, dash, last = spec[6:].partition("-")
-        if dash and first.isdigit() and last.isdigit():
-            return int(first), int(last)
+        first, last = first.strip(), last.strip()
+        if dash and first.isdigit() and (last.isdigit() or not last):
+            return int(first), int(last) if last else None
     raise invalid_argument("The x-oss-copy-source-range is invalid.", "x-oss-copy-source-range", value)
 
 
@@ -795,8 +826,7 @@ async def complete_upload(call: Call) -> Response:
             wanted.append((int(number), etag.strip()))
         if not wanted:
             raise malformed_xml("The CompleteMultipartUpload body lists no parts.")
-    if "callback" in call.h or "x-oss-callback" in call.h:
-        raise OSSError(501, "NotImplemented", "Upload callbacks are not supported by ossbox.")
+    wants_callback = _callback_requested(call)  # a malformed callback fails before completing
     acl = _acl_from(call.h, OBJECT_ACLS)
     o = await call.storage.complete_upload(
         call.bkt,
@@ -818,11 +848,10 @@ async def complete_upload(call: Call) -> Response:
             ("ETag", quoted_etag(o.etag)),
         ]
     )
-    return xml(
-        "CompleteMultipartUploadResult",
-        inner,
-        headers=[("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))],
-    )
+    result_headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    if wants_callback:
+        raise _callback_not_sent(result_headers)
+    return xml("CompleteMultipartUploadResult", inner, headers=result_headers)
 
 
 async def abort_upload(call: Call) -> Response:

@@ -326,6 +326,10 @@ class HttpProtocol(asyncio.Protocol):
 
     async def _drain_unread_body(self, req: Request) -> bool:
         """Read and discard a small unread body so the connection can be reused."""
+        if req.method in ("GET", "HEAD"):
+            # Clients sometimes send `Content-Length` on a GET without any body (oss2 does when told
+            # to sign it): waiting for those bytes would hang both sides. Answer and close instead.
+            return False
         if req.body._expect_continue and not req.body._continue_sent:
             # The client is waiting for our verdict and has not sent the body: close after answering.
             return False

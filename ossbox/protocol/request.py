@@ -113,7 +113,6 @@ _UNSUPPORTED = frozenset(
         "accessPoint",
         "accessPointPolicy",
         "publicAccessBlock",
-        "callback",
         "objectInfo",
         "policyStatus",
         "dataredundancytransition",
@@ -131,8 +130,8 @@ class OssRequest:
     key: str | None
     # Decoded query; the first value of a repeated parameter wins.
     query: dict[str, str]
-    # Raw (still percent-encoded) query pairs in arrival order, for signatures.
-    raw_query: list[tuple[str, str]]
+    # Every decoded (name, value) pair in arrival order, for signatures.
+    query_pairs: list[tuple[str, str]]
     headers: dict[str, str]
     route: Route
     host: str
@@ -147,10 +146,10 @@ def parse_query(raw: bytes) -> tuple[dict[str, str], list[tuple[str, str]]]:
         if not piece:
             continue
         k, _, v = piece.partition("=")
-        pairs.append((k, v))
-        name = _decode_component(k)
+        name, value = _decode_component(k), _decode_component(v)
+        pairs.append((name, value))
         if name not in query:
-            query[name] = _decode_component(v)
+            query[name] = value
     return query, pairs
 
 

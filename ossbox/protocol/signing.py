@@ -1,11 +1,11 @@
-"""String-to-sign construction for OSS signatures V1 and V4 (header and presigned). Pure functions."""
+"""String-to-sign construction for OSS signatures V1, V2 and V4 (header and presigned). Pure functions."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 # Sub-resources that enter the V1 canonical resource. The two official SDKs use different lists, so a
 # signature is accepted if it matches under either.
@@ -176,19 +176,61 @@ def v1_signature(secret: str, string_to_sign: str) -> str:
     return base64.b64encode(mac.digest()).decode("ascii")
 
 
+def v2_string_to_sign(
+    method: str,
+    headers: dict[str, str],
+    date: str,
+    bucket: str | None,
+    key: str | None,
+    query: list[tuple[str, str]],
+    additional: list[str],
+) -> str:
+    """Signature V2 (`OSS2`): like V1, plus the listed extra headers and every query parameter.
+
+    `query` holds decoded (name, value) pairs; the resource and the parameters are percent-encoded with
+    only unreserved characters left as they are ('/' too is encoded).
+    """
+    extra = set(additional)
+    signed = sorted((k, v.strip()) for k, v in headers.items() if k.startswith("x-oss-") or k in extra)
+    canon_headers = "".join(f"{k}:{v}\n" for k, v in signed)
+    resource = _uri_encode(canonical_resource(bucket, key))
+    params = sorted((_uri_encode(k), _uri_encode(v)) for k, v in query)
+    if params:
+        resource += "?" + "&".join(f"{k}={v}" if v else k for k, v in params)
+    return "\n".join(
+        [
+            method,
+            headers.get("content-md5", ""),
+            headers.get("content-type", ""),
+            date,
+            canon_headers + ";".join(sorted(extra)),
+            resource,
+        ]
+    )
+
+
+def v2_signature(secret: str, string_to_sign: str) -> str:
+    mac = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def parse_v2_authorization(value: str) -> dict[str, str]:
+    """'OSS2 AccessKeyId:..,AdditionalHeaders:a;b,Signature:..' into its fields."""
+    fields: dict[str, str] = {}
+    for piece in value[len("OSS2") :].split(","):
+        name, _, val = piece.strip().partition(":")
+        if name:
+            fields[name.strip()] = val.strip()
+    return fields
+
+
 def _uri_encode(value: str, safe: str = "") -> str:
     return quote(value, safe="-_.~" + safe)
 
 
-def v4_canonical_query(raw_pairs: list[tuple[str, str]], exclude: frozenset[str] = frozenset()) -> str:
-    encoded = []
-    for k, v in raw_pairs:
-        name = unquote(k.replace("+", "%20"))
-        if name in exclude:
-            continue
-        value = unquote(v.replace("+", "%20"))
-        encoded.append((_uri_encode(name), _uri_encode(value)))
-    encoded.sort()
+def v4_canonical_query(pairs: list[tuple[str, str]], exclude: frozenset[str] = frozenset()) -> str:
+    """`pairs` are decoded (name, value) pairs."""
+    encoded = sorted((_uri_encode(k), _uri_encode(v)) for k, v in pairs if k not in exclude)
     return "&".join(f"{k}={v}" if v else k for k, v in encoded)
 
 
@@ -196,7 +238,7 @@ def v4_canonical_request(
     method: str,
     bucket: str | None,
     key: str | None,
-    raw_query: list[tuple[str, str]],
+    query: list[tuple[str, str]],
     headers: dict[str, str],
     additional: list[str],
     payload_hash: str,
@@ -214,7 +256,7 @@ def v4_canonical_request(
         [
             method,
             uri,
-            v4_canonical_query(raw_query, exclude_query),
+            v4_canonical_query(query, exclude_query),
             canon_headers,
             ";".join(additional),
             payload_hash,

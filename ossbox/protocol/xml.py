@@ -37,16 +37,46 @@ def url_encode(value: str) -> str:
     return quote(value, safe="/-_.~")
 
 
+# Control characters XML 1.0 forbids. OSS accepts them raw inside request bodies (oss2 writes keys such as
+# "a\x0cb" unescaped into DeleteMultipleObjects), so they are swapped for private-use stand-ins before
+# parsing and swapped back in the parsed text. Bytes 0x00-0x1F never occur inside multi-byte UTF-8.
+_FORBIDDEN_CONTROLS = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_STAND_IN_BASE = 0xF0000  # Supplementary Private Use Area-A
+_TO_STAND_IN = {bytes([c]): chr(_STAND_IN_BASE + c).encode() for c in _FORBIDDEN_CONTROLS}
+_FROM_STAND_IN = str.maketrans({_STAND_IN_BASE + c: chr(c) for c in _FORBIDDEN_CONTROLS})
+
+
+def _shield_controls(body: bytes) -> tuple[bytes, bool]:
+    if not any(c in body for c in _FORBIDDEN_CONTROLS):
+        return body, False
+    if any(s in body for s in _TO_STAND_IN.values()):
+        return body, False  # the stand-ins themselves occur: parse as is (and likely refuse)
+    for raw, stand_in in _TO_STAND_IN.items():
+        body = body.replace(raw, stand_in)
+    return body, True
+
+
+def _restore_controls(tree: Element) -> None:
+    for node in tree.iter():
+        if node.text:
+            node.text = node.text.translate(_FROM_STAND_IN)
+        if node.tail:
+            node.tail = node.tail.translate(_FROM_STAND_IN)
+
+
 def parse(body: bytes, root: str) -> Element:
     """Parse a request body whose root element must be `root`."""
     if not body.strip():
         raise malformed_xml()
+    body, shielded = _shield_controls(body)
     try:
         tree: Element = SafeET.fromstring(body)
     except (SafeET.ParseError, DefusedXmlException, ValueError) as exc:
         raise malformed_xml() from exc
     if tree.tag != root:
         raise malformed_xml(f"The root element must be {root}.")
+    if shielded:
+        _restore_controls(tree)
     return tree
 
 

@@ -27,6 +27,8 @@ MAX_APPEND_SIZE = 5 << 30
 MIN_PART_SIZE = 100 << 10
 MAX_PARTS = 10000
 MAX_BUCKETS = 100
+# Rows fetched right after a listing skips a common prefix (the batch then grows while keys keep coming).
+_AFTER_SEEK_BATCH = 4
 
 
 def now_ms() -> int:
@@ -361,7 +363,8 @@ class Storage:
         cursor = max(after, prefix) if after else prefix
         inclusive = not after or after < prefix
         last = ""
-        batch = min(max_keys + 1, 1001)
+        full_batch = min(max_keys + 1, 1001)
+        batch = full_batch
         while True:
             rows = self.meta.scan_objects(bucket, cursor, inclusive, batch)
             if not rows:
@@ -383,6 +386,8 @@ class Storage:
                         if not (after and after.startswith(common)):
                             prefixes.append(common)
                             last = common
+                        # After a seek, read a few rows first: the next key often opens another group.
+                        batch = _AFTER_SEEK_BATCH
                         break
                 objects.append(row)
                 last = key
@@ -391,6 +396,7 @@ class Storage:
             else:
                 if len(rows) < batch:
                     return Listing(objects, prefixes, False, "")
+                batch = min(batch * 4, full_batch)
 
     def list_uploads(
         self,
@@ -403,14 +409,18 @@ class Storage:
     ) -> tuple[list[Upload], list[str], bool, str, str]:
         uploads: list[Upload] = []
         prefixes: list[str] = []
-        k_marker = max(key_marker, prefix) if key_marker else prefix
-        u_marker = upload_id_marker if key_marker else ""
-        if not key_marker:
-            # Start at the prefix itself (inclusive): a key equal to the prefix is a valid first key.
-            k_marker, u_marker = (prefix, "") if prefix else ("", "")
+        # scan_uploads is strictly after (k_marker, u_marker); ("prefix", "") still includes a key equal
+        # to the prefix, since every upload id sorts after "".
+        if key_marker and key_marker >= prefix:
+            # Without an upload-id-marker, the uploads of key_marker itself were listed already.
+            k_marker, u_marker = key_marker, upload_id_marker or "\U0010ffff"
+        else:
+            k_marker, u_marker = prefix, ""
         last_key, last_id = "", ""
+        full_batch = min(max_uploads + 1, 1001)
+        batch = full_batch
         while True:
-            rows = self.meta.scan_uploads(bucket, k_marker, u_marker, 1001)
+            rows = self.meta.scan_uploads(bucket, k_marker, u_marker, batch)
             if not rows:
                 return uploads, prefixes, False, "", ""
             for row in rows:
@@ -422,17 +432,20 @@ class Storage:
                     cut = row.key.find(delimiter, len(prefix))
                     if cut >= 0:
                         common = row.key[: cut + len(delimiter)]
-                        if common not in prefixes:
+                        # A key marker inside this group means an earlier page already returned it.
+                        if not (key_marker and key_marker.startswith(common)):
                             prefixes.append(common)
                             last_key, last_id = common, ""
                         k_marker, u_marker = _prefix_successor(common), ""
+                        batch = _AFTER_SEEK_BATCH
                         break
                 uploads.append(row)
                 last_key, last_id = row.key, row.upload_id
                 k_marker, u_marker = row.key, row.upload_id
             else:
-                if len(rows) < 1001:
+                if len(rows) < batch:
                     return uploads, prefixes, False, "", ""
+                batch = min(batch * 4, full_batch)
 
     # ------------------------------------------------------------ multipart
     async def initiate_upload(self, bucket: Bucket, key: str, attrs: WriteAttrs) -> Upload:
@@ -504,7 +517,7 @@ class Storage:
         part_number: int,
         src_bucket: str,
         src_key: str,
-        byte_range: tuple[int, int] | None,
+        byte_range: tuple[int, int | None] | None,
         check: Callable[[ObjectMeta], None],
     ) -> Part:
         """A part that references a range of another object's extents; CRC and ETag come from its bytes."""
@@ -515,7 +528,8 @@ class Storage:
                 raise no_such_bucket(src_bucket)
             raise no_such_key(src_key)
         check(src)
-        start, end = byte_range if byte_range else (0, src.size - 1)
+        start, end_or_none = byte_range if byte_range else (0, None)
+        end = src.size - 1 if end_or_none is None else end_or_none
         if byte_range and (start >= src.size or end >= src.size or start > end):
             raise OSSError(416, "InvalidRange", "The requested range cannot be satisfied.")
         length = end - start + 1 if src.size else 0

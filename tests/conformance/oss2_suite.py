@@ -602,6 +602,27 @@ def summarize_junit(junit_xml: Path) -> dict[str, collections.Counter[str]]:
     return dict(per_file)
 
 
+def junit_outcomes(junit_xml: Path) -> dict[str, str]:
+    """Outcome per pytest nodeid (``tests/test_x.py::Class::test``): passed, failed, error or skipped.
+
+    A failure in the test body wins over an error in setup or teardown, as in summarize_junit.
+    """
+    flags: dict[str, set[str]] = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        module, _, cls = case.get("classname", "").rpartition(".")
+        nodeid = f"{module.replace('.', '/')}.py::{cls}::{case.get('name', '')}"
+        found = flags.setdefault(nodeid, set())  # a test with no child element passed
+        for child in case:
+            if child.tag == "failure":
+                found.add("failed")
+            elif child.tag in ("error", "skipped"):
+                found.add(child.tag)
+    return {
+        nodeid: next((o for o in ("failed", "error", "skipped") if o in found), "passed")
+        for nodeid, found in flags.items()
+    }
+
+
 def summarize_collection(stdout: str) -> collections.Counter[str]:
     counts: collections.Counter[str] = collections.Counter()
     for line in stdout.splitlines():
