@@ -22,6 +22,10 @@ log = logging.getLogger("ossbox.blobs")
 
 _FILES_PER_DIR = 4096
 _READ_CHUNK = 1 << 20
+# Space kept free for the metadata store: 2% of the filesystem, at least 16 MiB (inline bodies pass
+# through SQLite's WAL, up to ~4 MiB, before being copied into the database), at most 256 MiB.
+_RESERVE_MIN = 16 << 20
+_RESERVE_MAX = 256 << 20
 
 
 class BlobWriter:
@@ -67,10 +71,22 @@ class LocalBlobStore:
         self.root = root
         self.tmp_dir = root / "tmp"
         self.blob_dir = root / "blobs"
+        self._blob_dir_str = str(self.blob_dir)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._dir_no, self._dir_count = self._current_dir()
+        total = _disk_bytes(root)[0]
+        self.reserve_bytes = min(_RESERVE_MAX, max(_RESERVE_MIN, total // 50))
+
+    def has_room_for(self, nbytes: int) -> bool:
+        """Whether `nbytes` more still leave the reserve free.
+
+        New data is refused while less than `reserve_bytes` would remain, so that the metadata database
+        can always grow its log a little: deletes, which are how a user makes room, keep working on a
+        full disk.
+        """
+        return _disk_bytes(self.root)[1] - nbytes >= self.reserve_bytes
 
     def _current_dir(self) -> tuple[int, int]:
         numbers = [int(p.name, 16) for p in self.blob_dir.iterdir() if p.is_dir() and len(p.name) == 8]
@@ -118,7 +134,8 @@ class LocalBlobStore:
                     continue
 
     def read_range(self, blob_id: str, offset: int, length: int) -> bytes:
-        fd = os.open(self.path(blob_id), os.O_RDONLY | os.O_CLOEXEC)
+        # A string path: pathlib costs more than the read itself for small blobs.
+        fd = os.open(f"{self._blob_dir_str}/{blob_id[:8]}/{blob_id}", os.O_RDONLY | os.O_CLOEXEC)
         try:
             return _pread_exact(fd, offset, length)
         finally:
@@ -172,6 +189,12 @@ def _pread_exact(fd: int, offset: int, length: int) -> bytes:
         parts.append(more)
         got += len(more)
     return b"".join(parts)
+
+
+def _disk_bytes(path: Path) -> tuple[int, int]:
+    """(size, bytes available to us) of the filesystem holding `path`."""
+    st = os.statvfs(path)
+    return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
 
 
 def _fsync_dir(path: Path) -> None:

@@ -77,7 +77,7 @@ def ensure_root_key(meta: SqliteMeta, key_id: str | None, secret: str | None) ->
 async def run_server(cfg: ServerConfig) -> None:
     meta = open_meta(cfg.data_dir)
     blobs = LocalBlobStore(cfg.data_dir)
-    tmp_removed, orphans = blobs.sweep(meta.all_blob_ids())
+    tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids())
     if tmp_removed or orphans:
         log.info("startup sweep removed %d temporary files and %d orphaned blobs", tmp_removed, orphans)
     root, created = ensure_root_key(meta, cfg.root_key_id, cfg.root_key_secret)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
+import itertools
 import os
 
 from ossbox.core.errors import OSSError
@@ -14,8 +16,13 @@ from ossbox.protocol.xml import document, els
 XML_TYPE = ("Content-Type", "application/xml")
 
 
+# Request ids: 24 hex digits like OSS's, a random per-process prefix and a counter (no syscall per request).
+_ID_PREFIX = os.urandom(4).hex().upper()
+_id_counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
 def new_request_id() -> str:
-    return os.urandom(12).hex().upper()
+    return f"{_ID_PREFIX}{next(_id_counter) & 0xFFFFFFFFFFFFFFFF:016X}"
 
 
 def xml(root: str, inner: str, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -46,11 +53,16 @@ def quoted_etag(etag: str) -> str:
     return f'"{etag}"'
 
 
+@functools.lru_cache(maxsize=4096)
+def _last_modified(epoch_s: int) -> str:
+    return http_date(epoch_s)
+
+
 def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
     headers = [
         ("Content-Type", o.content_type),
         ("ETag", quoted_etag(o.etag)),
-        ("Last-Modified", http_date(o.mtime_ms / 1000)),
+        ("Last-Modified", _last_modified(o.mtime_ms // 1000)),
         ("x-oss-object-type", o.object_type),
         ("x-oss-storage-class", o.storage_class),
         ("x-oss-hash-crc64ecma", str(o.crc64)),

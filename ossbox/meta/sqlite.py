@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ossbox.core.blob_ids import is_inline_blob
 from ossbox.core.errors import OSSError
 from ossbox.meta.types import (
     AccessKey,
@@ -31,6 +32,11 @@ from ossbox.meta.types import (
 
 T = TypeVar("T")
 _U64 = 1 << 64
+# Buckets and access keys are cached for this long. Changes made through this process clear the cache at
+# once; changes by another process (`ossbox key delete` while the server runs) are seen within it.
+_CACHE_TTL_S = 1.0
+_CACHE_MAX = 4096
+_VACUUM_PAGES_PER_BATCH = 4096  # 16 MiB of 4 KiB pages
 
 
 def _to_i64(value: int) -> int:
@@ -49,8 +55,18 @@ def _load_extents(text: str) -> tuple[Extent, ...]:
     return tuple((e[0], e[1], e[2]) for e in json.loads(text))
 
 
+def _load_map(text: str) -> dict[str, str]:
+    return {} if text == "{}" else dict(json.loads(text))
+
+
 def _dump(d: dict[str, str]) -> str:
     return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+
+
+def _remember(cache: dict[str, T], name: str, entry: T) -> None:
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[name] = entry
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -64,6 +80,9 @@ def _migrations() -> list[tuple[int, str]]:
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    # Pages freed by deleting inline blobs go back to the filesystem (see write_batch); this takes
+    # effect only on a database created with it, i.e. before the first table exists.
+    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
     conn.execute("PRAGMA journal_mode=WAL")
     # FULL: every commit is fsync'd; group commit keeps that affordable.
     conn.execute("PRAGMA synchronous=FULL")
@@ -85,7 +104,7 @@ _UPLOAD_SELECT = (
 
 
 def _upload_from_row(r: Sequence[Any]) -> Upload:
-    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]))
+    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]))
 
 
 def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
@@ -100,8 +119,8 @@ def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
         storage_class=r[7],
         acl=r[8],
         content_type=r[9],
-        headers=json.loads(r[10]),
-        user_meta=json.loads(r[11]),
+        headers=_load_map(r[10]),
+        user_meta=_load_map(r[11]),
         extents=_load_extents(r[12]),
     )
 
@@ -112,9 +131,18 @@ class SqliteMeta:
         self._write = _connect(path)
         self._migrate()
         self._read = _connect(path)
+        self._read_thread = threading.get_ident()
+        self._thread_reads = threading.local()
+        self._extra_reads: list[sqlite3.Connection] = []
+        # Set when a commit deleted inline bodies whose pages have not been reclaimed yet.
+        self.freed_inline_pages = False
+        self._bucket_cache: dict[str, tuple[float, Bucket | None]] = {}
+        self._key_cache: dict[str, tuple[float, AccessKey | None]] = {}
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
+        for conn in self._extra_reads:
+            conn.close()
         self._read.close()
         self._write.close()
 
@@ -144,6 +172,16 @@ class SqliteMeta:
         return None if row is None else str(row[0])
 
     def get_access_key(self, access_key_id: str) -> AccessKey | None:
+        """Cached (see _CACHE_TTL_S): every authenticated request asks."""
+        now = time.monotonic()
+        hit = self._key_cache.get(access_key_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        key = self._load_access_key(access_key_id)
+        _remember(self._key_cache, access_key_id, (now + _CACHE_TTL_S, key))
+        return key
+
+    def _load_access_key(self, access_key_id: str) -> AccessKey | None:
         row = self._read.execute(
             "SELECT access_key_id, secret, owner_id, is_root, created_ms, description "
             "FROM access_keys WHERE access_key_id = ?",
@@ -159,6 +197,16 @@ class SqliteMeta:
         return [AccessKey(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
     def get_bucket(self, name: str) -> Bucket | None:
+        """Cached (see _CACHE_TTL_S): nearly every request asks."""
+        now = time.monotonic()
+        hit = self._bucket_cache.get(name)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        bucket = self._load_bucket(name)
+        _remember(self._bucket_cache, name, (now + _CACHE_TTL_S, bucket))
+        return bucket
+
+    def _load_bucket(self, name: str) -> Bucket | None:
         row = self._read.execute(
             "SELECT name, owner_id, created_ms, region, acl, storage_class FROM buckets WHERE name = ?",
             (name,),
@@ -228,8 +276,33 @@ class SqliteMeta:
         ).fetchall()
         return [Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5])) for r in rows]
 
-    def all_blob_ids(self) -> set[str]:
-        return {r[0] for r in self._read.execute("SELECT blob_id FROM blobs")}
+    def all_file_blob_ids(self) -> set[str]:
+        """Ids of the blobs kept as files (what the blob store's startup sweep must keep)."""
+        return {r[0] for r in self._read.execute("SELECT blob_id FROM blobs") if not is_inline_blob(r[0])}
+
+    def _reader(self) -> sqlite3.Connection:
+        """The read connection of the calling thread (worker threads get their own)."""
+        if threading.get_ident() == self._read_thread:
+            return self._read
+        conn: sqlite3.Connection | None = getattr(self._thread_reads, "conn", None)
+        if conn is None:
+            conn = self._thread_reads.conn = _connect(self.path)
+            with self._write_lock:
+                self._extra_reads.append(conn)
+        return conn
+
+    def read_inline(self, blob_id: str, offset: int, length: int) -> bytes:
+        """Bytes of an inline blob; callable from any thread."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT substr(data, ?, ?) FROM blob_data WHERE blob_id = ?", (offset + 1, length, blob_id)
+            )
+            .fetchone()
+        )
+        if row is None or len(row[0]) != length:
+            raise OSError(f"inline blob {blob_id} is missing or shorter than its metadata says")
+        return bytes(row[0])
 
     # ---------------------------------------------------------------- writes
     def write_batch(self, ops: Sequence[Callable[[SqliteTxn], T]]) -> list[T | OSSError | Exception]:
@@ -254,7 +327,24 @@ class SqliteMeta:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
                 raise
+            self.freed_inline_pages = self.freed_inline_pages or txn.freed_inline
+            if txn.changed_buckets:
+                self._bucket_cache.clear()
+            if txn.changed_keys:
+                self._key_cache.clear()
         return results
+
+    def reclaim_space(self) -> None:
+        """Give the pages of deleted inline bodies back to the filesystem (a bounded amount per call).
+
+        The database file shrinks only when the WAL is checkpointed, so this checkpoints too: the
+        committer calls it when the disk runs low, so that deleting objects makes room for new ones.
+        """
+        with self._write_lock:
+            # execute() steps this pragma once, which frees a single page; executescript runs it out.
+            self._write.executescript(f"PRAGMA incremental_vacuum({_VACUUM_PAGES_PER_BATCH});")
+            self._write.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.freed_inline_pages = False
 
     def write(self, op: Callable[[SqliteTxn], T]) -> T:
         """One operation in its own transaction (administrative paths, tests)."""
@@ -269,18 +359,23 @@ class SqliteTxn:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
+        self.freed_inline = False
+        self.changed_buckets = False
+        self.changed_keys = False
 
     # -- settings and keys --
     def set_setting(self, name: str, value: str) -> None:
         self.c.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
     def insert_access_key(self, key: AccessKey) -> None:
+        self.changed_keys = True
         self.c.execute(
             "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?)",
             (key.access_key_id, key.secret, key.owner_id, int(key.is_root), key.created_ms, key.description),
         )
 
     def delete_access_key(self, access_key_id: str) -> bool:
+        self.changed_keys = True
         return (
             self.c.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,)).rowcount > 0
         )
@@ -294,12 +389,14 @@ class SqliteTxn:
         return None if row is None else Bucket(*row)
 
     def insert_bucket(self, b: Bucket) -> None:
+        self.changed_buckets = True
         self.c.execute(
             "INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?)",
             (b.name, b.owner_id, b.created_ms, b.region, b.acl, b.storage_class),
         )
 
     def set_bucket_acl(self, name: str, acl: str) -> None:
+        self.changed_buckets = True
         self.c.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
 
     def bucket_is_empty(self, name: str) -> bool:
@@ -309,29 +406,43 @@ class SqliteTxn:
         )
 
     def delete_bucket(self, name: str) -> None:
+        self.changed_buckets = True
         self.c.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
     # -- blobs --
-    def add_blob(self, blob_id: str, size: int) -> None:
-        """Register a new, durable blob with no references yet."""
+    def add_blob(self, blob_id: str, size: int, data: bytes | None = None) -> None:
+        """Register a new blob with no references yet: a durable file, or `data` stored inline."""
         self.c.execute("INSERT INTO blobs VALUES (?, ?, 0)", (blob_id, size))
+        if data is not None:
+            self.c.execute("INSERT INTO blob_data VALUES (?, ?)", (blob_id, data))
+
+    def _forget(self, blob_id: str) -> bool:
+        """Drop an unreferenced blob's row; True if it is a file the caller must delete."""
+        self.c.execute("DELETE FROM blobs WHERE blob_id = ?", (blob_id,))
+        if is_inline_blob(blob_id):
+            self.c.execute("DELETE FROM blob_data WHERE blob_id = ?", (blob_id,))
+            self.freed_inline = True
+            return False
+        return True
 
     def _ref(self, extents: Iterable[Extent], delta: int) -> list[str]:
+        """Adjust reference counts; returns the file blobs that lost their last reference."""
         dead: list[str] = []
         for blob_id in {e[0] for e in extents}:
             self.c.execute("UPDATE blobs SET refs = refs + ? WHERE blob_id = ?", (delta, blob_id))
             if delta < 0:
                 row = self.c.execute("SELECT refs FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()
-                if row is not None and row[0] <= 0:
-                    self.c.execute("DELETE FROM blobs WHERE blob_id = ?", (blob_id,))
+                if row is not None and row[0] <= 0 and self._forget(blob_id):
                     dead.append(blob_id)
         return dead
 
     def drop_unreferenced(self, blob_ids: Iterable[str]) -> list[str]:
-        """Forget blobs registered in this transaction that ended up with no reference."""
+        """Forget blobs registered in this transaction that ended up with no reference; returns the
+        files among them."""
         dead = []
         for blob_id in blob_ids:
-            if self.c.execute("DELETE FROM blobs WHERE blob_id = ? AND refs <= 0", (blob_id,)).rowcount:
+            row = self.c.execute("SELECT refs FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()
+            if row is not None and row[0] <= 0 and self._forget(blob_id):
                 dead.append(blob_id)
         return dead
 

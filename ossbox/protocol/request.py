@@ -154,6 +154,8 @@ def parse_query(raw: bytes) -> tuple[dict[str, str], list[tuple[str, str]]]:
 
 
 def _decode_component(value: str) -> str:
+    if "%" not in value and "+" not in value:
+        return value  # the common case: nothing to decode (and latin-1 of ASCII is ASCII)
     try:
         return unquote_plus(value, encoding="utf-8", errors="strict")
     except UnicodeDecodeError as exc:

@@ -1,23 +1,27 @@
 """Group commit: many requests' metadata changes share one durable transaction.
 
-A request writes and fdatasyncs its blobs itself (in parallel with others), then submits a metadata
-operation together with the ids of the blobs it created. The committer thread takes everything queued,
-publishes those blobs (rename + one directory fsync), registers them, runs every operation in one
-transaction (each in its own savepoint) and fsyncs once. Only then do the requests get their answers, so
-an acknowledged write is durable and nothing is visible before its commit.
+A request writes and fdatasyncs its file blobs itself (in parallel with others), or keeps a small body in
+memory as an inline blob, then submits a metadata operation together with the blobs it created. The
+committer thread takes everything queued, publishes the file blobs (rename + one directory fsync),
+registers all blobs (inline ones with their bytes), runs every operation in one transaction (each in its
+own savepoint) and fsyncs once. Only then do the requests get their answers, so an acknowledged write is
+durable and nothing is visible before its commit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.core.errors import insufficient_storage
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 
 log = logging.getLogger("ossbox.commit")
@@ -34,10 +38,23 @@ class Outcome(Generic[T]):
     dead_blobs: list[str]
 
 
+@dataclass(frozen=True)
+class NewBlob:
+    """A blob written for this operation: a synced temporary file, or `data` to store inline."""
+
+    blob_id: str
+    size: int
+    data: bytes | None = None
+
+
+def _files(blobs: Sequence[NewBlob]) -> list[str]:
+    return [b.blob_id for b in blobs if b.data is None]
+
+
 @dataclass
 class _Job:
     op: Callable[[SqliteTxn], Outcome[Any]]
-    new_blobs: Sequence[tuple[str, int]]
+    new_blobs: Sequence[NewBlob]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
@@ -54,10 +71,8 @@ class Committer:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    async def commit(
-        self, op: Callable[[SqliteTxn], Outcome[T]], new_blobs: Sequence[tuple[str, int]] = ()
-    ) -> T:
-        """Run `op` durably. `new_blobs` are (blob_id, size) of synced temporary blobs it references."""
+    async def commit(self, op: Callable[[SqliteTxn], Outcome[T]], new_blobs: Sequence[NewBlob] = ()) -> T:
+        """Run `op` durably. `new_blobs` are the blobs written for it, which it may reference."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(op, new_blobs, fut, loop))
@@ -88,25 +103,35 @@ class Committer:
                 return
 
     def _process(self, batch: list[_Job]) -> None:
-        new_ids = [b for job in batch for b, _ in job.new_blobs]
+        new_files = [b for job in batch for b in _files(job.new_blobs)]
         try:
-            if new_ids:
-                self._blobs.publish(new_ids)
+            if new_files:
+                self._blobs.publish(new_files)
             results = self._meta.write_batch([self._wrap(job) for job in batch])
         except Exception as exc:  # disk full, I/O error: every job in the batch fails cleanly
-            log.exception("commit of %d operations failed", len(batch))
-            self._blobs.delete(new_ids)
+            failure: BaseException = exc
+            if _is_disk_full(exc):
+                log.warning("commit of %d operations failed: no space left", len(batch))
+                failure = insufficient_storage()
+            else:
+                log.exception("commit of %d operations failed", len(batch))
+            self._blobs.delete(new_files)
             for job in batch:
-                _resolve(job, exc)
+                _resolve(job, failure)
             return
         dead: list[str] = []
         for job, result in zip(batch, results, strict=True):
             if isinstance(result, Exception):
-                dead += [b for b, _ in job.new_blobs]
-                _resolve(job, result)
+                dead += _files(job.new_blobs)
+                _resolve(job, insufficient_storage() if _is_disk_full(result) else result)
             else:
                 dead += result.dead_blobs
                 _resolve(job, result)
+        if self._meta.freed_inline_pages and not self._blobs.has_room_for(self._blobs.reserve_bytes):
+            try:
+                self._meta.reclaim_space()
+            except Exception:
+                log.exception("could not reclaim the space of deleted inline bodies")
         if dead:
             try:
                 self._blobs.delete(dead)
@@ -116,13 +141,20 @@ class Committer:
     @staticmethod
     def _wrap(job: _Job) -> Callable[[SqliteTxn], Outcome[Any]]:
         def run(txn: SqliteTxn) -> Outcome[Any]:
-            for blob_id, size in job.new_blobs:
-                txn.add_blob(blob_id, size)
+            for blob in job.new_blobs:
+                txn.add_blob(blob.blob_id, blob.size, blob.data)
             outcome = job.op(txn)
-            outcome.dead_blobs += txn.drop_unreferenced(b for b, _ in job.new_blobs)
+            outcome.dead_blobs += txn.drop_unreferenced(b.blob_id for b in job.new_blobs)
             return outcome
 
         return run
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    # SQLITE_FULL surfaces as OperationalError("database or disk is full").
+    return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
 
 
 def _resolve(job: _Job, result: Outcome[Any] | BaseException) -> None:

@@ -10,11 +10,12 @@ import asyncio
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.core.blob_ids import is_inline_blob
 from ossbox.core.errors import OSSError, no_such_bucket, no_such_key, no_such_upload
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, Upload
@@ -141,10 +142,20 @@ class Storage:
                 continue
             skip = max(0, start - pos)
             take = min(ext_len - skip, remaining)
-            for chunk in self.blobs.iter_range(blob_id, offset + skip, take):
+            for chunk in self._iter_extent(blob_id, offset + skip, take):
                 yield chunk
             remaining -= take
             pos += ext_len
+
+    def _iter_extent(self, blob_id: str, offset: int, length: int) -> Iterator[bytes]:
+        if is_inline_blob(blob_id):
+            return iter((self.meta.read_inline(blob_id, offset, length),))
+        return self.blobs.iter_range(blob_id, offset, length)
+
+    def _read_range(self, blob_id: str, offset: int, length: int) -> bytes:
+        if is_inline_blob(blob_id):
+            return self.meta.read_inline(blob_id, offset, length)
+        return self.blobs.read_range(blob_id, offset, length)
 
     def read_small(self, extents: Sequence[Extent], start: int, length: int) -> bytes:
         parts = []
@@ -158,7 +169,7 @@ class Storage:
                 continue
             skip = max(0, start - pos)
             take = min(ext_len - skip, remaining)
-            parts.append(self.blobs.read_range(blob_id, offset + skip, take))
+            parts.append(self._read_range(blob_id, offset + skip, take))
             remaining -= take
             pos += ext_len
         return b"".join(parts)
@@ -202,7 +213,7 @@ class Storage:
             user_meta=attrs.user_meta,
             extents=((data.blob_id, 0, data.size),) if data.size else (),
         )
-        return await self.committer.commit(self._put_op(obj, forbid_overwrite), [(data.blob_id, data.size)])
+        return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
 
     def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqliteTxn], Outcome[ObjectMeta]]:
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
@@ -263,7 +274,7 @@ class Storage:
                 )
             return Outcome(obj, txn.put_object(obj))
 
-        return await self.committer.commit(op, [(data.blob_id, data.size)])
+        return await self.committer.commit(op, [data.new_blob])
 
     async def copy_object(
         self,
@@ -495,9 +506,7 @@ class Storage:
             now_ms(),
             ((data.blob_id, 0, data.size),) if data.size else (),
         )
-        return await self.committer.commit(
-            self._part_op(bucket, key, upload_id, part), [(data.blob_id, data.size)]
-        )
+        return await self.committer.commit(self._part_op(bucket, key, upload_id, part), [data.new_blob])
 
     def _part_op(
         self, bucket: str, key: str, upload_id: str, part: Part
@@ -544,7 +553,7 @@ class Storage:
         md5 = hashlib.md5()
         crc = 0
         for blob_id, offset, length in extents:
-            for chunk in self.blobs.iter_range(blob_id, offset, length):
+            for chunk in self._iter_extent(blob_id, offset, length):
                 md5.update(chunk)
                 crc = crc64(chunk, crc)
         return md5.digest(), crc
