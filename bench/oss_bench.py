@@ -65,6 +65,8 @@ RESULTS = HERE / "results"
 AK, SK = "AK", "SK"
 HOST = "127.0.0.1"
 SERVER_CORE, CLIENT_CORE = "0", "1"
+# Cores the server and the clients may run on; with --workers above 1 both may use both cores.
+SERVER_CORES, CLIENT_CORES = SERVER_CORE, CLIENT_CORE
 MiB, GiB = 1 << 20, 1 << 30
 SECTIONS = ("limits", "small", "large", "multipart", "complete", "list", "rss")
 
@@ -194,6 +196,8 @@ def v1_presign(
 class Server:
     data_dir: Path
     port: int = 0
+    # Above 1 the server runs `--workers N` on both cores (sharing core 1 with the clients).
+    workers: int = 1
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path = field(default_factory=Path)
 
@@ -210,7 +214,17 @@ class Server:
         self.port = free_port()
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         env = dict(os.environ, OSSBOX_ROOT_ACCESS_KEY_ID=AK, OSSBOX_ROOT_ACCESS_KEY_SECRET=SK)
-        args = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "ossbox", "server"]
+        args = [
+            "taskset",
+            "-c",
+            SERVER_CORES,
+            sys.executable,
+            "-m",
+            "ossbox",
+            "server",
+            "--workers",
+            str(self.workers),
+        ]
         args += [
             "--address",
             f"{HOST}:{self.port}",
@@ -242,10 +256,23 @@ class Server:
         assert m is not None
         return int(m.group(1)) * 1024
 
+    def pids(self) -> list[int]:
+        """The server process and its worker processes."""
+        found = [self.pid]
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                if int(stat.read_text().rpartition(")")[2].split()[1]) == self.pid:
+                    found.append(int(stat.parent.name))
+        return found
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process (all its threads) so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time of the server's processes (all their threads) so far."""
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     @contextlib.contextmanager
     def cpu_meter(self) -> Iterator[list[float]]:
@@ -607,7 +634,7 @@ def child_sender(port: int, size: int) -> None:
 
 # ------------------------------------------------------------------------------------------------ helpers
 def curl(args: list[str], timeout: float = 900) -> str:
-    return run(["taskset", "-c", CLIENT_CORE, "curl", "-sS", "--fail", *args], timeout=timeout)
+    return run(["taskset", "-c", CLIENT_CORES, "curl", "-sS", "--fail", *args], timeout=timeout)
 
 
 def curl_put(url: str, path: Path) -> float:
@@ -675,7 +702,7 @@ def write_wrk_script(work: Path, name: str, method: str, paths: list[str], body_
 
 
 def wrk(endpoint: str, lua: Path, conns: int, seconds: int, log_path: Path | None = None) -> WrkResult:
-    args = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s"]
+    args = ["taskset", "-c", CLIENT_CORES, "wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s"]
     out = run([*args, "-s", str(lua), endpoint], timeout=seconds + 120)
     m = re.search(r"^WRKJSON (.*)$", out, re.M)
     if not m:
@@ -709,7 +736,7 @@ class Ctx:
         if self._server is None:
             data = self.work / "data"
             data.mkdir(exist_ok=True)
-            self._server = Server(data).start()
+            self._server = Server(data, workers=self.args.workers).start()
             create_bucket(self._server, "bench")
         return self._server
 
@@ -1220,6 +1247,13 @@ def main() -> int:
     ap.add_argument("--only", default="", help=f"comma-separated sections: {','.join(SECTIONS)}")
     ap.add_argument("--profile", action="store_true", help="also record py-spy profiles of the server")
     ap.add_argument("--no-wait", action="store_true", help="do not wait for other running benchmarks")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (--workers); above 1 the server may use both cores, sharing core 1 with the "
+        "clients, and CPU %% is summed over its processes",
+    )
     ap.add_argument("--child-hashrate", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--child-dir", help=argparse.SUPPRESS)
     ap.add_argument("--child-sender", nargs=2, type=int, help=argparse.SUPPRESS)
@@ -1242,8 +1276,12 @@ def main() -> int:
     check_tools(args.profile)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
-    # This process (the oss2 client and every load generator it starts) runs on core 1.
-    os.sched_setaffinity(0, {int(CLIENT_CORE)})
+    # This process (the oss2 client and every load generator it starts) runs on core 1, or on both cores
+    # beside a server of several workers.
+    if args.workers > 1:
+        global SERVER_CORES, CLIENT_CORES
+        SERVER_CORES = CLIENT_CORES = f"{SERVER_CORE},{CLIENT_CORE}"
+    os.sched_setaffinity(0, {int(c) for c in CLIENT_CORES.split(",")})
     if not args.no_wait:
         wait_for_other_benchmarks()
 

@@ -29,6 +29,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     extra_env: dict[str, str] | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def endpoint(self) -> str:
@@ -54,10 +55,13 @@ class ServerProcess:
                 f"127.0.0.1:{self.port}",
                 "--data-dir",
                 str(self.data_dir),
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            # Its own process group, so that kill() takes the supervisor and every worker down at once.
+            start_new_session=True,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -80,10 +84,10 @@ class ServerProcess:
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
 
     def kill(self) -> None:
+        """SIGKILL to every server process at once: a crash, not a shutdown."""
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()

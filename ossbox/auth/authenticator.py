@@ -19,7 +19,7 @@ MAX_SKEW_S = 15 * 60
 MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Principal:
     access_key_id: str
     owner_id: str

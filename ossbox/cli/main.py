@@ -21,6 +21,20 @@ def _split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+MAX_AUTO_WORKERS = 8
+
+
+def _worker_count(value: str) -> int:
+    if value == "auto":
+        import os
+
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(usable, MAX_AUTO_WORKERS)) if hasattr(os, "fork") else 1
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise click.BadParameter("expected 'auto' or a number from 1 to 64", param_hint="--workers")
+    return int(value)
+
+
 data_dir_option = click.option(
     "--data-dir",
     envvar="OSSBOX_DATA_DIR",
@@ -72,9 +86,19 @@ def main() -> None:
     "[env OSSBOX_BASE_DOMAIN].",
 )
 @click.option(
+    "--workers",
+    envvar="OSSBOX_WORKERS",
+    default="auto",
+    show_default=True,
+    help="Serving processes sharing the port and the data directory: a number, or 'auto' for one per "
+    f"core this process may use (at most {MAX_AUTO_WORKERS}) [env OSSBOX_WORKERS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
-def server(address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], log_level: str) -> None:
+def server(
+    address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], workers: str, log_level: str
+) -> None:
     """Run the OSS server.
 
     The owner's key comes from OSSBOX_ROOT_ACCESS_KEY_ID and OSSBOX_ROOT_ACCESS_KEY_SECRET when both are
@@ -94,6 +118,7 @@ def server(address: str, data_dir: Path, region: str, base_domains: tuple[str, .
             base_domains=domains,
             root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
+            workers=_worker_count(workers),
         )
     )
 

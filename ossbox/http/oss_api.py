@@ -45,7 +45,7 @@ _SMALL_GET = 256 << 10
 MAX_USER_META = 8 << 10
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     """Everything a handler needs about one request."""
 
@@ -476,7 +476,7 @@ def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, st
 
 
 async def get_object(call: Call) -> Response:
-    o = call.storage.head(call.bkt.name, call.key)
+    o, body = call.storage.head_with_body(call.bkt.name, call.key)
     _authorize_object_read(call, o)
     try:
         _check_conditions(call, o)
@@ -490,6 +490,8 @@ async def get_object(call: Call) -> Response:
     else:
         start, length, status = rng[0], rng[1] - rng[0] + 1, 206
         headers.append(("Content-Range", f"bytes {rng[0]}-{rng[1]}/{o.size}"))
+    if body is not None:
+        return Response(status, headers, body if length == o.size else body[start : start + length])
     if length <= _SMALL_GET:
         return Response(status, headers, call.storage.read_small(o.extents, start, length))
     return Response(status, headers, call.storage.read(o.extents, start, length), content_length=length)

@@ -36,7 +36,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-@dataclass
+@dataclass(slots=True)
 class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
@@ -136,7 +136,7 @@ class Body:
         return b"".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     method: str
     raw_target: bytes
@@ -421,8 +421,15 @@ class ServerState:
     stopping: bool = False
 
 
-async def serve(handler: Handler, host: str, port: int, state: ServerState) -> asyncio.Server:
+async def serve(
+    handler: Handler, host: str, port: int, state: ServerState, reuse_port: bool = False
+) -> asyncio.Server:
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: HttpProtocol(handler, state), host, port, backlog=2048, reuse_address=True
+        lambda: HttpProtocol(handler, state),
+        host,
+        port,
+        backlog=2048,
+        reuse_address=True,
+        reuse_port=reuse_port or None,
     )

@@ -17,8 +17,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ossbox.core.blob_ids import is_inline_blob
+from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
+from ossbox.meta.shared_state import SharedState
 from ossbox.meta.types import (
     AccessKey,
     Bucket,
@@ -32,9 +33,7 @@ from ossbox.meta.types import (
 
 T = TypeVar("T")
 _U64 = 1 << 64
-# Buckets and access keys are cached for this long. Changes made through this process clear the cache at
-# once; changes by another process (`ossbox key delete` while the server runs) are seen within it.
-_CACHE_TTL_S = 1.0
+# Buckets and access keys are cached until any process changes one of them (see shared_state.py).
 _CACHE_MAX = 4096
 _VACUUM_PAGES_PER_BATCH = 4096  # 16 MiB of 4 KiB pages
 
@@ -97,6 +96,14 @@ _OBJECT_COLS = (
 )
 
 
+# The body comes along only for an object made of one inline extent (ids start with "i-", see
+# ossbox.core.blob_ids): `extents` is then `[["i-...",0,size]]`.
+_OBJECT_WITH_BODY = (
+    f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
+    "THEN (SELECT data FROM blob_data WHERE blob_id = json_extract(objects.extents, '$[0][0]')) END "
+    "FROM objects WHERE bucket = ? AND key = ?"
+)
+
 _UPLOAD_SELECT = (
     "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta "
     "FROM uploads "
@@ -128,16 +135,19 @@ def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
 class SqliteMeta:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._shared = SharedState(path.with_name(path.name + ".shared"))
         self._write = _connect(path)
-        self._migrate()
+        with self._shared.write_lock():
+            self._migrate()
         self._read = _connect(path)
         self._read_thread = threading.get_ident()
         self._thread_reads = threading.local()
         self._extra_reads: list[sqlite3.Connection] = []
         # Set when a commit deleted inline bodies whose pages have not been reclaimed yet.
         self.freed_inline_pages = False
-        self._bucket_cache: dict[str, tuple[float, Bucket | None]] = {}
-        self._key_cache: dict[str, tuple[float, AccessKey | None]] = {}
+        self._cache_generation = self._shared.generation()
+        self._bucket_cache: dict[str, Bucket | None] = {}
+        self._key_cache: dict[str, AccessKey | None] = {}
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -145,6 +155,7 @@ class SqliteMeta:
             conn.close()
         self._read.close()
         self._write.close()
+        self._shared.close()
 
     def _migrate(self) -> None:
         c = self._write
@@ -171,15 +182,22 @@ class SqliteMeta:
         row = self._read.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
+    def _check_caches(self) -> None:
+        generation = self._shared.generation()
+        if generation != self._cache_generation:
+            self._bucket_cache.clear()
+            self._key_cache.clear()
+            self._cache_generation = generation
+
     def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        """Cached (see _CACHE_TTL_S): every authenticated request asks."""
-        now = time.monotonic()
-        hit = self._key_cache.get(access_key_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        key = self._load_access_key(access_key_id)
-        _remember(self._key_cache, access_key_id, (now + _CACHE_TTL_S, key))
-        return key
+        """Cached: every authenticated request asks."""
+        self._check_caches()
+        try:
+            return self._key_cache[access_key_id]
+        except KeyError:
+            key = self._load_access_key(access_key_id)
+            _remember(self._key_cache, access_key_id, key)
+            return key
 
     def _load_access_key(self, access_key_id: str) -> AccessKey | None:
         row = self._read.execute(
@@ -197,14 +215,14 @@ class SqliteMeta:
         return [AccessKey(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
 
     def get_bucket(self, name: str) -> Bucket | None:
-        """Cached (see _CACHE_TTL_S): nearly every request asks."""
-        now = time.monotonic()
-        hit = self._bucket_cache.get(name)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        bucket = self._load_bucket(name)
-        _remember(self._bucket_cache, name, (now + _CACHE_TTL_S, bucket))
-        return bucket
+        """Cached: nearly every request asks."""
+        self._check_caches()
+        try:
+            return self._bucket_cache[name]
+        except KeyError:
+            bucket = self._load_bucket(name)
+            _remember(self._bucket_cache, name, bucket)
+            return bucket
 
     def _load_bucket(self, name: str) -> Bucket | None:
         row = self._read.execute(
@@ -226,6 +244,17 @@ class SqliteMeta:
             f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
         ).fetchone()
         return None if row is None else _object_from_row(row)
+
+    def get_object_with_body(self, bucket: str, key: str) -> tuple[ObjectMeta | None, bytes | None]:
+        """The object and, when it is a single inline extent, its whole body: one query for a small GET."""
+        row = self._read.execute(_OBJECT_WITH_BODY, (bucket, key)).fetchone()
+        if row is None:
+            return None, None
+        o = _object_from_row(row)
+        body = row[13]
+        if body is None or len(o.extents) != 1 or o.extents[0][1] != 0 or len(body) != o.size:
+            return o, None
+        return o, bytes(body)
 
     def scan_objects(self, bucket: str, after: str, inclusive: bool, limit: int) -> list[ListedObject]:
         """Objects in key order starting after (or at) `after`; the caller applies prefix and delimiter."""
@@ -308,7 +337,7 @@ class SqliteMeta:
     def write_batch(self, ops: Sequence[Callable[[SqliteTxn], T]]) -> list[T | OSSError | Exception]:
         """Run `ops` in one durable transaction, each isolated by a savepoint."""
         results: list[T | OSSError | Exception] = []
-        with self._write_lock:
+        with self._write_lock, self._shared.write_lock():
             c = self._write
             txn = SqliteTxn(c)
             c.execute("BEGIN IMMEDIATE")
@@ -328,10 +357,8 @@ class SqliteMeta:
                     c.execute("ROLLBACK")
                 raise
             self.freed_inline_pages = self.freed_inline_pages or txn.freed_inline
-            if txn.changed_buckets:
-                self._bucket_cache.clear()
-            if txn.changed_keys:
-                self._key_cache.clear()
+            if txn.changed_buckets or txn.changed_keys:
+                self._shared.bump()
         return results
 
     def reclaim_space(self) -> None:
@@ -340,7 +367,7 @@ class SqliteMeta:
         The database file shrinks only when the WAL is checkpointed, so this checkpoints too: the
         committer calls it when the disk runs low, so that deleting objects makes room for new ones.
         """
-        with self._write_lock:
+        with self._write_lock, self._shared.write_lock():
             # execute() steps this pragma once, which frees a single page; executescript runs it out.
             self._write.executescript(f"PRAGMA incremental_vacuum({_VACUUM_PAGES_PER_BATCH});")
             self._write.execute("PRAGMA wal_checkpoint(PASSIVE)")

@@ -123,7 +123,7 @@ _UNSUPPORTED = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class OssRequest:
     method: str
     bucket: str | None

@@ -172,8 +172,9 @@ def v1_string_to_sign(
 
 
 def v1_signature(secret: str, string_to_sign: str) -> str:
-    mac = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha1)
-    return base64.b64encode(mac.digest()).decode("ascii")
+    # hmac.digest is the one-shot C path: several times cheaper than an HMAC object per request.
+    mac = hmac.digest(secret.encode("utf-8"), string_to_sign.encode("utf-8"), "sha1")
+    return base64.b64encode(mac).decode("ascii")
 
 
 def v2_string_to_sign(
@@ -210,8 +211,8 @@ def v2_string_to_sign(
 
 
 def v2_signature(secret: str, string_to_sign: str) -> str:
-    mac = hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256)
-    return base64.b64encode(mac.digest()).decode("ascii")
+    mac = hmac.digest(secret.encode("utf-8"), string_to_sign.encode("utf-8"), "sha256")
+    return base64.b64encode(mac).decode("ascii")
 
 
 def parse_v2_authorization(value: str) -> dict[str, str]:
@@ -277,7 +278,7 @@ def v4_signing_key(secret: str, date: str, region: str, product: str = "oss") ->
 
 
 def v4_signature(signing_key: bytes, string_to_sign: str) -> str:
-    return hmac.new(signing_key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(signing_key, string_to_sign.encode("utf-8"), "sha256").hex()
 
 
 def parse_v4_authorization(value: str) -> dict[str, str]:

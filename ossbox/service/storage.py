@@ -130,6 +130,13 @@ class Storage:
             raise no_such_key(key)
         return o
 
+    def head_with_body(self, bucket: str, key: str) -> tuple[ObjectMeta, bytes | None]:
+        """The object, and its whole body when the metadata store holds it inline (small objects)."""
+        o, body = self.meta.get_object_with_body(bucket, key)
+        if o is None:
+            raise no_such_key(key)
+        return o, body
+
     async def read(self, extents: Sequence[Extent], start: int, length: int) -> AsyncIterator[bytes]:
         """The bytes [start, start+length) of an object made of `extents`, in chunks."""
         pos = 0
