@@ -91,3 +91,13 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+            # Workers stuck in a system call (an fsync) die when it returns: wait until all are gone, as a
+            # service manager would before starting the server again.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(self.proc.pid, 0)
+                except ProcessLookupError:
+                    return
+                time.sleep(0.02)
+            raise RuntimeError("server processes survived SIGKILL for 30 s")
