@@ -176,7 +176,10 @@ def segments_push(
     metrics: str,
     unique_path: bool,
 ) -> None:
-    """Zip DIRECTORY and push it as index.zip; print the segment descriptor (with its loadSpec)."""
+    """Zip and push a segment directory.
+
+    DIRECTORY becomes one index.zip at Druid's key; the segment descriptor (with its loadSpec) is printed.
+    """
     from ossbox.deepstorage import DataSegment, Interval, numbered_shard_spec
     from ossbox.deepstorage.archive import binary_version
 
@@ -211,7 +214,10 @@ def segments_push(
 @click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def segments_pull(obj: _Context, segment: str, out_dir: Path) -> None:
-    """Fetch SEGMENT (a key, or oss://BUCKET/KEY) into OUT_DIR: .zip unzipped, .gz gunzipped."""
+    """Fetch a segment into a directory.
+
+    SEGMENT is a key or oss://BUCKET/KEY; .zip is unzipped, .gz gunzipped into OUT_DIR.
+    """
     from ossbox.deepstorage import oss_load_spec
 
     store = obj.segments()
@@ -231,7 +237,7 @@ def segments_pull(obj: _Context, segment: str, out_dir: Path) -> None:
 def segments_ls(
     obj: _Context, datasource: str | None, in_archive: bool, keys_only: bool, table: bool
 ) -> None:
-    """List the segments a bucket holds, as Druid segment descriptors (one JSON per line)."""
+    """List segments as Druid descriptors (one JSON per line)."""
     from ossbox.deepstorage import list_segments
 
     store = obj.segments()
@@ -261,7 +267,10 @@ def segments_ls(
 @click.option("--yes", is_flag=True, help="Do not ask before --all.")
 @click.pass_obj
 def segments_kill(obj: _Context, segment_refs: tuple[str, ...], kill_all: bool, yes: bool) -> None:
-    """Delete segments (keys or oss://BUCKET/KEY under the segment or archive location), or --all."""
+    """Delete segments, or everything under the prefix.
+
+    SEGMENT is a key or oss://BUCKET/KEY in the segment or archive location; others are refused.
+    """
     from ossbox.deepstorage import oss_load_spec
 
     store = obj.segments()
@@ -306,7 +315,7 @@ def _report_move(outcome: MoveOutcome) -> None:
 @click.option("--to-base-key", default="", help="Target base key (the prefix in front of the storage dir).")
 @click.pass_obj
 def segments_move(obj: _Context, segment: str, to_bucket: str, to_base_key: str) -> None:
-    """Move SEGMENT with Druid's rules; print its new descriptor."""
+    """Move a segment with Druid's rules; print its new descriptor."""
     from ossbox.deepstorage import SegmentMover
 
     store = obj.segments()
@@ -318,7 +327,10 @@ def segments_move(obj: _Context, segment: str, to_bucket: str, to_base_key: str)
 @click.argument("segment")
 @click.pass_obj
 def segments_archive(obj: _Context, segment: str) -> None:
-    """Move SEGMENT to druid.storage.oss.archiveBucket/archiveBaseKey; print its new descriptor."""
+    """Move a segment to the archive location.
+
+    The target is druid.storage.oss.archiveBucket / archiveBaseKey; the new descriptor is printed.
+    """
     from ossbox.deepstorage import SegmentMover
 
     store = obj.segments()
@@ -331,7 +343,10 @@ def segments_archive(obj: _Context, segment: str) -> None:
 @click.argument("segment")
 @click.pass_obj
 def segments_restore(obj: _Context, segment: str) -> None:
-    """Move an archived SEGMENT back to druid.storage.oss.bucket/prefix; print its descriptor."""
+    """Move an archived segment back.
+
+    The target is druid.storage.oss.bucket / prefix; the restored descriptor is printed.
+    """
     from ossbox.deepstorage import SegmentMover
 
     store = obj.segments()
@@ -360,7 +375,7 @@ def _task_logs(obj: _Context) -> TaskLogs:
 @click.option("--report", is_flag=True, help="FILE is the task's report.json, not its log.")
 @click.pass_obj
 def logs_push(obj: _Context, task_id: str, file: Path, report: bool) -> None:
-    """Upload FILE as TASK_ID's log (or report)."""
+    """Upload a task's log or report."""
     task_logs = _task_logs(obj)
     key = task_logs.push_report(task_id, file) if report else task_logs.push_log(task_id, file)
     click.echo(f"pushed {file} to oss://{task_logs.config.bucket}/{key}")
@@ -399,7 +414,7 @@ def _require(stream: BinaryIO | None, task_logs: TaskLogs, task_id: str, what: s
 @click.option("--report", is_flag=True, help="Print the task's report.json instead of its log.")
 @click.pass_obj
 def logs_cat(obj: _Context, task_id: str, offset: int, report: bool) -> None:
-    """Print TASK_ID's log (or report), pinned to one version of it."""
+    """Print a task's log or report (one version of it)."""
     task_logs = _task_logs(obj)
     stream = task_logs.stream_report(task_id) if report else task_logs.stream_log(task_id, offset)
     _copy_out(_require(stream, task_logs, task_id, "report" if report else "log"))
@@ -418,7 +433,7 @@ def logs_cat(obj: _Context, task_id: str, offset: int, report: bool) -> None:
 )
 @click.pass_obj
 def logs_tail(obj: _Context, task_id: str, count: int) -> None:
-    """Print the last bytes of TASK_ID's log (offset -N)."""
+    """Print the end of a task's log (offset -N)."""
     task_logs = _task_logs(obj)
     _copy_out(_require(task_logs.stream_log(task_id, -count), task_logs, task_id, "log"))
 
@@ -440,6 +455,9 @@ def _parse_when(value: str) -> int:
 @click.argument("when")
 @click.pass_obj
 def logs_kill_older_than(obj: _Context, when: str) -> None:
-    """Delete task logs and reports last modified before WHEN (epoch ms, ISO-8601, or 'now' for all)."""
+    """Delete task files last modified before WHEN.
+
+    WHEN is epoch milliseconds, an ISO-8601 time, or 'now' (Druid's kill-all).
+    """
     task_logs = _task_logs(obj)
     click.echo(f"deleted {task_logs.kill_older_than(_parse_when(when))} task files")

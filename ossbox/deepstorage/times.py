@@ -16,9 +16,9 @@ from ossbox.deepstorage.errors import SegmentFormatError
 _MS_PER_DAY = 86_400_000
 
 _INSTANT = re.compile(
-    r"(?P<year>[+-]?\d{4,9})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?)?"
-    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?P<year>[+-]?\d{4,9})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
+    r"(?:T(?P<hour>\d{2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?"
+    r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)?)?"
 )
 
 
@@ -57,12 +57,15 @@ def format_instant(ms: int) -> str:
 
 
 def parse_instant(text: str) -> int:
-    """Epoch milliseconds of an ISO-8601 instant; a missing zone means UTC (Druid's default time zone)."""
+    """Epoch milliseconds of an ISO-8601 instant (`2015`, `2015-01`, `2015-01-01T10:00:00.5+08:00`, ...).
+
+    As with Joda's parser, missing parts are the start of the period; no zone means UTC (Druid's default).
+    """
     match = _INSTANT.fullmatch(text.strip())
     if match is None:
         raise SegmentFormatError(f"not an ISO-8601 instant: {text!r}")
     g = match.groupdict()
-    month, day = int(g["month"]), int(g["day"])
+    month, day = int(g["month"] or 1), int(g["day"] or 1)
     hour, minute, second = int(g["hour"] or 0), int(g["minute"] or 0), int(g["second"] or 0)
     if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 59):
         raise SegmentFormatError(f"not a valid date and time: {text!r}")
