@@ -64,6 +64,10 @@ class DruidProperties:
             values[k], origins[k] = v, "command line"
         return cls(values, origins)
 
+    def __repr__(self) -> str:
+        shown = {k: ("***" if _is_secret(k) else v) for k, v in self.values.items()}
+        return f"DruidProperties({shown!r})"
+
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.values.get(key, default)
 
@@ -72,6 +76,11 @@ class DruidProperties:
         if value is None or value.strip() == "":
             raise ConfigError(f"missing required property {key} ({why})")
         return value.strip()
+
+
+def _is_secret(key: str) -> bool:
+    lowered = key.lower()
+    return "secret" in lowered or "password" in lowered
 
 
 def _env_to_key(name: str) -> str | None:

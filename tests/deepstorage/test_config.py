@@ -147,6 +147,7 @@ def test_password_providers_and_secret_never_shown(monkeypatch: pytest.MonkeyPat
     creds = OssCredentials.from_properties(props)
     assert (creds.access_key, creds.secret_key) == ("AK", "from-the-environment")
     assert "from-the-environment" not in repr(creds)
+    assert "OSS_SECRET_FOR_TEST" not in repr(props) and "druid.oss.secretKey" in repr(props)
     monkeypatch.delenv("OSS_SECRET_FOR_TEST")
     with pytest.raises(ConfigError, match="OSS_SECRET_FOR_TEST, which is not set"):
         OssCredentials.from_properties(props)
