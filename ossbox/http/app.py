@@ -8,7 +8,7 @@ from ossbox.auth.authenticator import Authenticator, Principal
 from ossbox.core.errors import OSSError, access_denied, internal_error, no_such_bucket
 from ossbox.core.names import is_valid_bucket_name
 from ossbox.http import responses
-from ossbox.http.oss_api import HANDLERS, Call
+from ossbox.http.oss import HANDLERS, Call
 from ossbox.http.server import ClientDisconnected, Request, Response
 from ossbox.meta.types import Bucket
 from ossbox.protocol import request as oss_request

@@ -1,0 +1,165 @@
+"""Service and bucket operations."""
+
+from __future__ import annotations
+
+from ossbox.core.errors import OSSError
+from ossbox.core.names import validate_bucket_name
+from ossbox.http.oss.common import (
+    ACLS,
+    MAX_XML_BODY,
+    Call,
+    acl_from,
+    grant_xml,
+    int_param,
+    location,
+    owner_xml,
+    storage_class_from,
+)
+from ossbox.http.responses import xml
+from ossbox.http.server import Response
+from ossbox.protocol import xml as X
+from ossbox.protocol.times import iso8601
+
+
+async def list_buckets(call: Call) -> Response:
+    q = call.q
+    prefix = q.get("prefix", "")
+    marker = q.get("marker", "")
+    max_keys = int_param(q, "max-keys", 100, 1, 1000)
+    assert call.principal is not None
+    found = call.storage.meta.list_buckets(call.principal.owner_id, prefix, marker, max_keys)
+    truncated = len(found) > max_keys
+    found = found[:max_keys]
+    host = call.req.host
+    items = "".join(
+        "<Bucket>"
+        + X.els(
+            [
+                ("CreationDate", iso8601(b.created_ms)),
+                ("ExtranetEndpoint", host),
+                ("IntranetEndpoint", host),
+                ("Location", location(b.region)),
+                ("Name", b.name),
+                ("Region", b.region),
+                ("StorageClass", b.storage_class),
+            ]
+        )
+        + "</Bucket>"
+        for b in found
+    )
+    inner = owner_xml(call.principal.owner_id)
+    if prefix or marker or "max-keys" in q:
+        inner += X.els([("Prefix", prefix), ("Marker", marker), ("MaxKeys", max_keys)])
+        inner += X.el("IsTruncated", str(truncated).lower())
+        if truncated:
+            inner += X.el("NextMarker", found[-1].name)
+    inner += f"<Buckets>{items}</Buckets>"
+    return xml("ListAllMyBucketsResult", inner)
+
+
+async def put_bucket(call: Call) -> Response:
+    name = call.req.bucket
+    assert name is not None and call.principal is not None
+    validate_bucket_name(name)
+    acl = acl_from(call.h, ACLS, "x-oss-acl") or "private"
+    storage_class = "Standard"
+    body = await call.http.body.read_all(MAX_XML_BODY)
+    if body.strip():
+        doc = X.parse(body, "CreateBucketConfiguration")
+        sc = X.child_text(doc, "StorageClass")
+        if sc:
+            storage_class = storage_class_from({"x-oss-storage-class": sc}) or "Standard"
+    await call.storage.create_bucket(call.principal.owner_id, name, acl, storage_class)
+    return Response(200, [("Location", f"/{name}")])
+
+
+async def delete_bucket(call: Call) -> Response:
+    await call.storage.delete_bucket(call.bkt.name)
+    return Response(204)
+
+
+async def head_bucket(call: Call) -> Response:
+    return Response(200, [("x-oss-bucket-region", call.bkt.region)], b"", content_length=0, head=True)
+
+
+async def get_bucket_acl(call: Call) -> Response:
+    b = call.bkt
+    return xml("AccessControlPolicy", owner_xml(b.owner_id) + grant_xml(b.acl))
+
+
+async def put_bucket_acl(call: Call) -> Response:
+    acl = acl_from(call.h, ACLS, "x-oss-acl")
+    if acl is None:
+        raise OSSError(400, "MissingArgument", "Missing x-oss-acl header.")
+    await call.storage.set_bucket_acl(call.bkt.name, acl)
+    return Response(200)
+
+
+async def get_bucket_info(call: Call) -> Response:
+    b = call.bkt
+    host = call.req.host
+    inner = X.els(
+        [
+            ("AccessMonitor", "Disabled"),
+            ("CreationDate", iso8601(b.created_ms)),
+            ("ExtranetEndpoint", host),
+            ("IntranetEndpoint", host),
+            ("Location", location(b.region)),
+            ("StorageClass", b.storage_class),
+            ("TransferAcceleration", "Disabled"),
+            ("CrossRegionReplication", "Disabled"),
+            ("DataRedundancyType", "LRS"),
+            ("Name", b.name),
+            ("Region", b.region),
+            ("ResourceGroupId", ""),
+            ("Comment", ""),
+            ("Versioning", ""),
+        ]
+    )
+    inner += owner_xml(b.owner_id) + grant_xml(b.acl)
+    inner += "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
+    inner += "<BucketPolicy><LogBucket></LogBucket><LogPrefix></LogPrefix></BucketPolicy>"
+    return xml("BucketInfo", f"<Bucket>{inner}</Bucket>")
+
+
+async def get_bucket_location(call: Call) -> Response:
+    return xml("LocationConstraint", X.esc(location(call.bkt.region)))
+
+
+async def get_bucket_stat(call: Call) -> Response:
+    s = call.storage.meta.bucket_stat(call.bkt.name)
+    inner = X.els(
+        [
+            ("Storage", s.storage),
+            ("ObjectCount", s.object_count),
+            ("MultipartUploadCount", s.multipart_upload_count),
+            ("LiveChannelCount", 0),
+            ("LastModifiedTime", s.last_modified_ms // 1000),
+            ("StandardStorage", s.storage),
+            ("StandardObjectCount", s.object_count),
+            ("InfrequentAccessStorage", 0),
+            ("InfrequentAccessRealStorage", 0),
+            ("InfrequentAccessObjectCount", 0),
+            ("ArchiveStorage", 0),
+            ("ArchiveRealStorage", 0),
+            ("ArchiveObjectCount", 0),
+            ("ColdArchiveStorage", 0),
+            ("ColdArchiveRealStorage", 0),
+            ("ColdArchiveObjectCount", 0),
+        ]
+    )
+    return xml("BucketStat", inner)
+
+
+async def list_live_channels(call: Call) -> Response:
+    q = call.q
+    inner = X.els(
+        [
+            ("Prefix", q.get("prefix", "")),
+            ("Marker", q.get("marker", "")),
+            ("MaxKeys", int_param(q, "max-keys", 100, 1, 1000)),
+            ("IsTruncated", "false"),
+            ("NextMarker", ""),
+        ]
+    )
+    return xml("ListLiveChannelResult", inner)

@@ -1,0 +1,155 @@
+"""What every OSS handler uses: the call, parameter parsing and shared XML pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element
+
+from ossbox.auth.authenticator import Principal
+from ossbox.core.errors import invalid_argument, malformed_xml
+from ossbox.http.server import BodyTooLarge, Request, Response
+from ossbox.meta.types import Bucket
+from ossbox.protocol import xml as X
+from ossbox.protocol.request import OssRequest
+from ossbox.service.storage import Storage, WriteAttrs
+
+ACLS = ("private", "public-read", "public-read-write")
+OBJECT_ACLS = (*ACLS, "default")
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+_STORED_HEADERS = {
+    "cache-control": "Cache-Control",
+    "content-disposition": "Content-Disposition",
+    "content-encoding": "Content-Encoding",
+    "content-language": "Content-Language",
+    "expires": "Expires",
+}
+MAX_XML_BODY = 2 << 20
+MAX_USER_META = 8 << 10
+
+
+@dataclass(slots=True)
+class Call:
+    """Everything a handler needs about one request."""
+
+    http: Request
+    req: OssRequest
+    principal: Principal | None
+    bucket: Bucket | None
+    storage: Storage
+    owner_id: str
+
+    @property
+    def q(self) -> dict[str, str]:
+        return self.req.query
+
+    @property
+    def h(self) -> dict[str, str]:
+        return self.req.headers
+
+    @property
+    def key(self) -> str:
+        assert self.req.key is not None
+        return self.req.key
+
+    @property
+    def bkt(self) -> Bucket:
+        assert self.bucket is not None
+        return self.bucket
+
+    def content_length(self) -> int | None:
+        value = self.h.get("content-length")
+        if value is None:
+            return None
+        if not value.isdigit():
+            raise invalid_argument("Content-Length is not a number.", "Content-Length", value)
+        return int(value)
+
+    async def xml_body(self, root: str) -> Element:
+        try:
+            body = await self.http.body.read_all(MAX_XML_BODY)
+        except BodyTooLarge as exc:
+            raise malformed_xml("The XML body is too large.") from exc
+        if "content-md5" in self.h:
+            import hashlib
+
+            from ossbox.service.ingest import check_content_md5
+
+            check_content_md5(self.h["content-md5"], hashlib.md5(body).digest())
+        return X.parse(body, root)
+
+    def encoding_url(self) -> bool:
+        value = self.q.get("encoding-type", "")
+        if value not in ("", "url"):
+            raise invalid_argument("Invalid Encoding Method specified in Request", "encoding-type", value)
+        return value == "url"
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def int_param(q: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = q.get(name, "")
+    if raw == "":
+        return default
+    if not raw.lstrip("-").isdigit():
+        raise invalid_argument(f"Argument {name} must be an integer.", name, raw)
+    value = int(raw)
+    if value < lo or value > hi:
+        raise invalid_argument(f"Argument {name} must be between {lo} and {hi}.", name, raw)
+    return value
+
+
+def owner_xml(owner_id: str) -> str:
+    return f"<Owner><ID>{owner_id}</ID><DisplayName>{owner_id}</DisplayName></Owner>"
+
+
+def location(region: str) -> str:
+    return f"oss-{region}"
+
+
+def acl_from(headers: dict[str, str], allowed: tuple[str, ...], name: str = "x-oss-object-acl") -> str | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    if value not in allowed:
+        raise invalid_argument("no such bucket access control exists", name, value)
+    return value
+
+
+def storage_class_from(headers: dict[str, str]) -> str | None:
+    value = headers.get("x-oss-storage-class")
+    if value is None:
+        return None
+    for known in STORAGE_CLASSES:
+        if value.lower() == known.lower():
+            return known
+    raise invalid_argument("Invalid storage class.", "x-oss-storage-class", value)
+
+
+def write_attrs(call: Call, key: str) -> WriteAttrs:
+    h = call.h
+    meta = {k[len("x-oss-meta-") :]: v for k, v in h.items() if k.startswith("x-oss-meta-")}
+    if sum(len(k) + len(v) for k, v in meta.items()) > MAX_USER_META:
+        raise invalid_argument("User metadata is larger than 8 KB.", "x-oss-meta-*", "")
+    # No guessing from the key's extension: the SDKs do that client-side, and OSS stores exactly what it got.
+    content_type = h.get("content-type") or "application/octet-stream"
+    return WriteAttrs(
+        content_type=content_type,
+        headers={canon: h[name] for name, canon in _STORED_HEADERS.items() if name in h},
+        user_meta=meta,
+        acl=acl_from(h, OBJECT_ACLS) or "default",
+        storage_class=storage_class_from(h),
+    )
+
+
+def forbid_overwrite(call: Call) -> bool:
+    return call.h.get("x-oss-forbid-overwrite", "").lower() == "true"
+
+
+def enc(value: str, url: bool) -> str:
+    return X.url_encode(value) if url else value
+
+
+def grant_xml(acl: str) -> str:
+    return f"<AccessControlList><Grant>{acl}</Grant></AccessControlList>"

@@ -1,0 +1,351 @@
+"""Object operations: read, write, copy, append, delete, ACL."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml, no_such_key
+from ossbox.core.names import validate_object_key
+from ossbox.http.oss.common import (
+    OBJECT_ACLS,
+    Call,
+    acl_from,
+    enc,
+    forbid_overwrite,
+    grant_xml,
+    owner_xml,
+    storage_class_from,
+    write_attrs,
+)
+from ossbox.http.responses import object_headers, quoted_etag, xml
+from ossbox.http.server import Response
+from ossbox.meta.types import ObjectMeta
+from ossbox.protocol import xml as X
+from ossbox.protocol.ranges import parse_range
+from ossbox.protocol.times import iso8601, parse_http_date
+from ossbox.service.storage import WriteAttrs
+
+_RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+_SMALL_GET = 256 << 10
+
+
+def _check_conditions(call: Call, o: ObjectMeta) -> None:
+    h = call.h
+    etag = o.etag.upper()
+    mtime = o.mtime_ms // 1000
+
+    def matches(header: str) -> bool:
+        tags = {t.strip().strip('"').upper() for t in header.split(",")}
+        return "*" in tags or etag in tags
+
+    if "if-match" in h and not matches(h["if-match"]):
+        raise OSSError(
+            412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+        )
+    if "if-unmodified-since" in h and "if-match" not in h:
+        when = parse_http_date(h["if-unmodified-since"])
+        if when is not None and mtime > when:
+            raise OSSError(
+                412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+            )
+    if "if-none-match" in h and matches(h["if-none-match"]):
+        raise _NotModified(o)
+    if "if-modified-since" in h and "if-none-match" not in h:
+        when = parse_http_date(h["if-modified-since"])
+        if when is not None and mtime <= when:
+            raise _NotModified(o)
+
+
+class _NotModified(Exception):
+    def __init__(self, o: ObjectMeta) -> None:
+        super().__init__("not modified")
+        self.obj = o
+
+
+def _not_modified(o: ObjectMeta) -> Response:
+    return Response(
+        304,
+        [("ETag", quoted_etag(o.etag)), ("Last-Modified", object_headers(o)[2][1])],
+        b"",
+        content_length=0,
+        head=True,
+    )
+
+
+def _authorize_object_read(call: Call, o: ObjectMeta) -> None:
+    if call.principal is not None:
+        return
+    acl = o.acl if o.acl != "default" else call.bkt.acl
+    if acl not in ("public-read", "public-read-write"):
+        raise access_denied("You have no right to access this object because of bucket acl.")
+
+
+def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    wanted = {name: call.q[p] for p, name in _RESPONSE_OVERRIDES.items() if p in call.q}
+    if not wanted:
+        return headers
+    lowered = {n.lower() for n in wanted}
+    return [(k, v) for k, v in headers if k.lower() not in lowered] + list(wanted.items())
+
+
+async def get_object(call: Call) -> Response:
+    o, body = call.storage.head_with_body(call.bkt.name, call.key)
+    _authorize_object_read(call, o)
+    try:
+        _check_conditions(call, o)
+    except _NotModified:
+        return _not_modified(o)
+    standard = call.h.get("x-oss-range-behavior", "").lower() == "standard"
+    rng = parse_range(call.h.get("range"), o.size, standard)
+    headers = _overrides(call, object_headers(o))
+    if rng is None:
+        start, length, status = 0, o.size, 200
+    else:
+        start, length, status = rng[0], rng[1] - rng[0] + 1, 206
+        headers.append(("Content-Range", f"bytes {rng[0]}-{rng[1]}/{o.size}"))
+    if body is not None:
+        return Response(status, headers, body if length == o.size else body[start : start + length])
+    if length <= _SMALL_GET:
+        return Response(status, headers, call.storage.read_small(o.extents, start, length))
+    return Response(status, headers, call.storage.read(o.extents, start, length), content_length=length)
+
+
+async def head_object(call: Call) -> Response:
+    o = call.storage.head(call.bkt.name, call.key)
+    _authorize_object_read(call, o)
+    try:
+        _check_conditions(call, o)
+    except _NotModified:
+        return _not_modified(o)
+    return Response(200, object_headers(o), b"", content_length=o.size, head=True)
+
+
+async def get_object_meta(call: Call) -> Response:
+    o = call.storage.head(call.bkt.name, call.key)
+    _authorize_object_read(call, o)
+    headers = [
+        ("ETag", quoted_etag(o.etag)),
+        ("Last-Modified", object_headers(o)[2][1]),
+        ("x-oss-hash-crc64ecma", str(o.crc64)),
+    ]
+    return Response(200, headers, b"", content_length=o.size, head=True)
+
+
+async def put_object(call: Call) -> Response:
+    if "x-oss-copy-source" in call.h:
+        return await copy_object(call)
+    key = call.key
+    validate_object_key(key)
+    attrs = write_attrs(call, key)
+    wants_callback = callback_requested(call)
+    o = await call.storage.put_object(
+        call.bkt,
+        key,
+        call.http.body.read_chunk,
+        call.content_length(),
+        call.h.get("content-md5"),
+        attrs,
+        forbid_overwrite(call),
+    )
+    if wants_callback:
+        raise callback_not_sent(_write_result_headers(o))
+    return Response(200, _write_result_headers(o))
+
+
+def callback_requested(call: Call) -> bool:
+    """Checks an upload callback's form before the upload; see callback_not_sent for the outcome."""
+    raw = call.h.get("x-oss-callback") or call.q.get("callback")
+    if raw is None:
+        return False
+    try:
+        config = json.loads(base64.b64decode(raw, validate=True))
+    except (ValueError, binascii.Error) as exc:
+        raise invalid_argument("The callback configuration is not json format.", "callback", "") from exc
+    if not isinstance(config, dict) or not config.get("callbackUrl"):
+        raise invalid_argument("The callback configuration lacks callbackUrl.", "callback", "")
+    return True
+
+
+def callback_not_sent(result_headers: list[tuple[str, str]]) -> OSSError:
+    """ossbox never calls out to a callback server. OSS answers a failed callback with 203 CallbackFailed
+    after storing the object, and so does ossbox: the object is there, the callback was not sent."""
+    return OSSError(
+        203,
+        "CallbackFailed",
+        "The object is stored, but ossbox does not deliver upload callbacks.",
+        headers=dict(result_headers),
+    )
+
+
+def _write_result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
+    headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    if "-" not in o.etag and o.object_type == "Normal":
+        headers.append(("Content-MD5", base64.b64encode(bytes.fromhex(o.etag)).decode()))
+    return headers
+
+
+def copy_source(call: Call) -> tuple[str, str]:
+    raw = call.h["x-oss-copy-source"]
+    path = unquote(raw.partition("?")[0])
+    if path.startswith("/"):
+        path = path[1:]
+    bucket, sep, key = path.partition("/")
+    if not sep or not bucket or not key:
+        raise invalid_argument(
+            "Copy Source must mention the source bucket and key: /sourcebucket/sourcekey.",
+            "x-oss-copy-source",
+            raw,
+        )
+    if "?" in raw:
+        version = raw.partition("?")[2]
+        if version and version != "versionId=null":
+            raise OSSError(501, "NotImplemented", "Copying a specific version is not supported yet.")
+    return bucket, key
+
+
+def source_conditions(call: Call) -> Callable[[ObjectMeta], None]:
+    h = call.h
+
+    def check(src: ObjectMeta) -> None:
+        etag = src.etag.upper()
+        mtime = src.mtime_ms // 1000
+        fail = OSSError(
+            412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+        )
+        if "x-oss-copy-source-if-match" in h and h["x-oss-copy-source-if-match"].strip('"').upper() != etag:
+            raise fail
+        if (
+            "x-oss-copy-source-if-none-match" in h
+            and h["x-oss-copy-source-if-none-match"].strip('"').upper() == etag
+        ):
+            raise OSSError(304, "NotModified", "The source object has not been modified.")
+        since = h.get("x-oss-copy-source-if-unmodified-since")
+        if since and (when := parse_http_date(since)) is not None and mtime > when:
+            raise fail
+        since = h.get("x-oss-copy-source-if-modified-since")
+        if since and (when := parse_http_date(since)) is not None and mtime <= when:
+            raise OSSError(304, "NotModified", "The source object has not been modified.")
+        if call.principal is None:
+            raise access_denied()
+
+    return check
+
+
+async def copy_object(call: Call) -> Response:
+    key = call.key
+    validate_object_key(key)
+    src_bucket, src_key = copy_source(call)
+    directive = call.h.get("x-oss-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise invalid_argument("Invalid metadata directive.", "x-oss-metadata-directive", directive)
+    attrs = write_attrs(call, key) if directive == "REPLACE" else None
+    storage = call.storage
+    if src_bucket != call.bkt.name and storage.meta.get_bucket(src_bucket) is None:
+        from ossbox.core.errors import no_such_bucket
+
+        raise no_such_bucket(src_bucket)
+    if src_bucket == call.bkt.name and src_key == key and attrs is not None:
+        o = await storage.update_meta(call.bkt.name, key, attrs, keep_acl="x-oss-object-acl" not in call.h)
+    else:
+        acl_override = acl_from(call.h, OBJECT_ACLS)
+        if attrs is None and (acl_override or "x-oss-storage-class" in call.h):
+            src = storage.meta.get_object(src_bucket, src_key)
+            if src is None:
+                raise no_such_key(src_key)
+            attrs = WriteAttrs(
+                src.content_type,
+                src.headers,
+                src.user_meta,
+                acl_override or "default",
+                storage_class_from(call.h),
+            )
+        o = await storage.copy_object(
+            src_bucket, src_key, call.bkt, key, attrs, source_conditions(call), forbid_overwrite(call)
+        )
+    inner = X.els([("LastModified", iso8601(o.mtime_ms)), ("ETag", quoted_etag(o.etag))])
+    return xml(
+        "CopyObjectResult",
+        inner,
+        headers=[("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))],
+    )
+
+
+async def append_object(call: Call) -> Response:
+    key = call.key
+    validate_object_key(key)
+    raw = call.q.get("position", "")
+    if not raw.isdigit():
+        raise invalid_argument("Position is not a valid number.", "position", raw)
+    o = await call.storage.append_object(
+        call.bkt,
+        key,
+        int(raw),
+        call.http.body.read_chunk,
+        call.content_length(),
+        call.h.get("content-md5"),
+        write_attrs(call, key),
+    )
+    return Response(
+        200,
+        [
+            ("ETag", quoted_etag(o.etag)),
+            ("x-oss-next-append-position", str(o.size)),
+            ("x-oss-hash-crc64ecma", str(o.crc64)),
+        ],
+    )
+
+
+async def delete_object(call: Call) -> Response:
+    validate_object_key(call.key)
+    await call.storage.delete_object(call.bkt.name, call.key)
+    return Response(204)
+
+
+async def delete_multiple(call: Call) -> Response:
+    if "content-md5" not in call.h:
+        raise OSSError(
+            400, "MissingArgument", "Missing Some Required Arguments.", {"ArgumentName": "Content-MD5"}
+        )
+    url = call.encoding_url()
+    doc = await call.xml_body("Delete")
+    quiet = (X.child_text(doc, "Quiet") or "false").strip().lower() == "true"
+    keys = []
+    for obj in doc.findall("Object"):
+        key = X.child_text(obj, "Key")
+        if key is None:
+            raise malformed_xml()
+        if url:
+            key = unquote(key)
+        validate_object_key(key)
+        keys.append(key)
+    if not keys or len(keys) > 1000:
+        raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
+    await call.storage.delete_objects(call.bkt.name, keys)
+    inner = X.el("EncodingType", "url") if url else ""
+    if not quiet:
+        inner += "".join(f"<Deleted><Key>{X.esc(enc(k, url))}</Key></Deleted>" for k in keys)
+    return xml("DeleteResult", inner)
+
+
+async def get_object_acl(call: Call) -> Response:
+    o = call.storage.head(call.bkt.name, call.key)
+    return xml("AccessControlPolicy", owner_xml(call.bkt.owner_id) + grant_xml(o.acl))
+
+
+async def put_object_acl(call: Call) -> Response:
+    acl = acl_from(call.h, OBJECT_ACLS)
+    if acl is None:
+        raise OSSError(400, "MissingArgument", "Missing x-oss-object-acl header.")
+    await call.storage.set_object_acl(call.bkt.name, call.key, acl)
+    return Response(200)
