@@ -5,12 +5,11 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from ossbox.auth.principals import Credential, Principal
 from ossbox.core.errors import OSSError, access_denied, invalid_argument
-from ossbox.meta.types import AccessKey
 from ossbox.protocol import signing
 from ossbox.protocol.request import OssRequest
 from ossbox.protocol.times import parse_http_date
@@ -19,13 +18,8 @@ MAX_SKEW_S = 15 * 60
 MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600
 
 
-@dataclass(slots=True)
-class Principal:
-    access_key_id: str
-    owner_id: str
-
-
-KeyLookup = Callable[[str], AccessKey | None]
+# access key id, security token (if the request carried one) -> the credential to verify against
+ResolveCredential = Callable[[str, str | None], Credential]
 
 
 def _skew_error() -> OSSError:
@@ -70,8 +64,8 @@ def _header_variants(headers: dict[str, str]) -> list[dict[str, str]]:
 
 
 class Authenticator:
-    def __init__(self, lookup_key: KeyLookup, region: str) -> None:
-        self._lookup = lookup_key
+    def __init__(self, resolve: ResolveCredential, region: str) -> None:
+        self._resolve = resolve
         self.region = region
 
     def authenticate(self, req: OssRequest) -> Principal | None:
@@ -94,34 +88,23 @@ class Authenticator:
             return self._v1_query(req)
         return None
 
-    def _key(self, access_key_id: str) -> AccessKey:
-        key = self._lookup(access_key_id)
-        if key is None:
-            raise OSSError(
-                403,
-                "InvalidAccessKeyId",
-                "The OSS Access Key Id you provided does not exist in our records.",
-                {"OSSAccessKeyId": access_key_id},
-            )
-        return key
-
-    @staticmethod
-    def _check_token(req: OssRequest) -> None:
-        if "x-oss-security-token" in req.headers or "security-token" in req.query:
-            raise OSSError(
-                403, "InvalidAccessKeyId", "Temporary credentials (security tokens) are not supported yet."
-            )
+    def _credential(self, req: OssRequest, access_key_id: str) -> Credential:
+        token = (
+            req.headers.get("x-oss-security-token")
+            or req.query.get("security-token")
+            or req.query.get("x-oss-security-token")
+        )
+        return self._resolve(access_key_id, token)
 
     # ---------------------------------------------------------------- V1
     def _v1_header(self, req: OssRequest, auth: str) -> Principal:
         access_key_id, sep, provided = auth[4:].strip().rpartition(":")
         if not sep or not access_key_id:
             raise invalid_argument("Authorization header is invalid.", "Authorization", "OSS")
-        self._check_token(req)
-        key = self._key(access_key_id)
+        key = self._credential(req, access_key_id)
         self._check_request_time(req)
         self._verify_v1(req, key, _date_lines(req), provided, exclude=frozenset())
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     @staticmethod
     def _check_request_time(req: OssRequest) -> None:
@@ -142,13 +125,12 @@ class Authenticator:
             raise access_denied("Expires is not a valid epoch time.")
         if int(expires) < time.time():
             raise _expired()
-        self._check_token(req)
-        key = self._key(q["OSSAccessKeyId"])
+        key = self._credential(req, q["OSSAccessKeyId"])
         self._verify_v1(req, key, [expires], q["Signature"], exclude=frozenset(["Signature"]))
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     def _verify_v1(
-        self, req: OssRequest, key: AccessKey, dates: list[str], provided: str, exclude: frozenset[str]
+        self, req: OssRequest, key: Credential, dates: list[str], provided: str, exclude: frozenset[str]
     ) -> None:
         query = [(k, v) for k, v in req.query_pairs if k not in exclude]
         first = ""
@@ -161,7 +143,7 @@ class Authenticator:
                     first = first or sts
                     if hmac.compare_digest(signing.v1_signature(key.secret, sts), provided):
                         return
-        raise _mismatch(key.access_key_id, first, provided)
+        raise _mismatch(key.principal.access_key_id, first, provided)
 
     # ---------------------------------------------------------------- V2
     def _v2_header(self, req: OssRequest, auth: str) -> Principal:
@@ -170,12 +152,11 @@ class Authenticator:
         provided = fields.get("Signature", "")
         if not access_key_id or not provided:
             raise invalid_argument("Authorization header is invalid.", "Authorization", "OSS2")
-        self._check_token(req)
-        key = self._key(access_key_id)
+        key = self._credential(req, access_key_id)
         self._check_request_time(req)
         additional = _header_list(fields.get("AdditionalHeaders", ""))
         self._verify_v2(req, key, _date_lines(req), additional, provided, frozenset())
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     def _v2_query(self, req: OssRequest) -> Principal:
         q = req.query
@@ -187,16 +168,15 @@ class Authenticator:
             raise access_denied("x-oss-expires is not a valid epoch time.")
         if int(expires) < time.time():
             raise _expired()
-        self._check_token(req)
-        key = self._key(q["x-oss-access-key-id"])
+        key = self._credential(req, q["x-oss-access-key-id"])
         additional = _header_list(q.get("x-oss-additional-headers", ""))
         self._verify_v2(req, key, [expires], additional, q["x-oss-signature"], frozenset(["x-oss-signature"]))
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     def _verify_v2(
         self,
         req: OssRequest,
-        key: AccessKey,
+        key: Credential,
         dates: list[str],
         additional: list[str],
         provided: str,
@@ -212,7 +192,7 @@ class Authenticator:
                 first = first or sts
                 if hmac.compare_digest(signing.v2_signature(key.secret, sts), provided):
                     return
-        raise _mismatch(key.access_key_id, first, provided)
+        raise _mismatch(key.principal.access_key_id, first, provided)
 
     # ---------------------------------------------------------------- V4
     def _check_scope(self, credential: str) -> tuple[str, str, str]:
@@ -237,8 +217,7 @@ class Authenticator:
         if not credential or not provided:
             raise invalid_argument("Authorization header is invalid.", "Authorization", signing.V4_ALGORITHM)
         access_key_id, date, region = self._check_scope(credential)
-        self._check_token(req)
-        key = self._key(access_key_id)
+        key = self._credential(req, access_key_id)
         timestamp = req.headers.get("x-oss-date", "")
         when = _parse_v4_time(timestamp)
         if when is None:
@@ -250,7 +229,7 @@ class Authenticator:
         additional = _header_list(fields.get("AdditionalHeaders", ""))
         payload = req.headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")
         self._verify_v4(req, key, timestamp, date, region, additional, payload, provided, frozenset())
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     def _v4_query(self, req: OssRequest) -> Principal:
         q = req.query
@@ -269,8 +248,7 @@ class Authenticator:
             raise _expired()
         if when - time.time() > MAX_SKEW_S:
             raise _skew_error()
-        self._check_token(req)
-        key = self._key(access_key_id)
+        key = self._credential(req, access_key_id)
         additional = _header_list(q.get("x-oss-additional-headers", ""))
         self._verify_v4(
             req,
@@ -283,12 +261,12 @@ class Authenticator:
             q["x-oss-signature"],
             frozenset(["x-oss-signature"]),
         )
-        return Principal(key.access_key_id, key.owner_id)
+        return key.principal
 
     def _verify_v4(
         self,
         req: OssRequest,
-        key: AccessKey,
+        key: Credential,
         timestamp: str,
         date: str,
         region: str,
@@ -308,7 +286,7 @@ class Authenticator:
             first = first or sts
             if hmac.compare_digest(signing.v4_signature(signing_key, sts), provided):
                 return
-        raise _mismatch(key.access_key_id, first, provided)
+        raise _mismatch(key.principal.access_key_id, first, provided)
 
 
 def _header_list(value: str) -> list[str]:

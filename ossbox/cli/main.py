@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from ossbox.cli.druid import druid
-from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, new_key_pair, open_meta, run
+from ossbox.cli.options import data_dir_option
+from ossbox.cli.ram import ram
+from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
 from ossbox.meta.types import AccessKey
-
-DEFAULT_DATA_DIR = "./ossbox-data"
+from ossbox.service.identities import new_key_pair
 
 
 def _split_address(address: str) -> tuple[str, int]:
@@ -34,16 +35,6 @@ def _worker_count(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 64:
         raise click.BadParameter("expected 'auto' or a number from 1 to 64", param_hint="--workers")
     return int(value)
-
-
-data_dir_option = click.option(
-    "--data-dir",
-    envvar="OSSBOX_DATA_DIR",
-    default=DEFAULT_DATA_DIR,
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory holding all data and metadata [env OSSBOX_DATA_DIR].",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,6 +159,7 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
 
 
 main.add_command(druid)
+main.add_command(ram)
 
 if __name__ == "__main__":
     main()

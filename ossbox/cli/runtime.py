@@ -10,7 +10,6 @@ import os
 import secrets
 import signal
 import socket
-import string
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -18,16 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from ossbox.auth.authenticator import Authenticator
+from ossbox.auth.authorizer import Authorizer, Identities
+from ossbox.auth.principals import CredentialResolver
+from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.http.app import OssApp
+from ossbox.http.rpc import RpcApi
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service.committer import Committer
-from ossbox.service.storage import Storage
+from ossbox.service.identities import new_key_pair
+from ossbox.service.storage import Storage, now_ms
 
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
+ACCOUNT_ID_SETTING = "account_id"
 
 
 @dataclass(frozen=True)
@@ -47,13 +52,6 @@ def open_meta(data_dir: Path) -> SqliteMeta:
     with contextlib.suppress(OSError):
         os.chmod(data_dir, 0o700)
     return SqliteMeta(data_dir / "meta.sqlite3")
-
-
-def new_key_pair() -> tuple[str, str]:
-    alphabet = string.ascii_letters + string.digits
-    key_id = "LTAI" + "".join(secrets.choice(alphabet) for _ in range(20))
-    secret = "".join(secrets.choice(alphabet) for _ in range(30))
-    return key_id, secret
 
 
 def ensure_root_key(meta: SqliteMeta, key_id: str | None, secret: str | None) -> tuple[AccessKey, bool]:
@@ -79,10 +77,21 @@ def ensure_root_key(meta: SqliteMeta, key_id: str | None, secret: str | None) ->
     return root, True
 
 
+def ensure_account_id(meta: SqliteMeta) -> str:
+    """The account's numeric id (it appears in ARNs: acs:ram::<id>:role/...), made on the first start."""
+    existing = meta.get_setting(ACCOUNT_ID_SETTING)
+    if existing:
+        return existing
+    account_id = str(secrets.randbelow(9 * 10**15) + 10**15)
+    meta.write(lambda txn: txn.set_setting(ACCOUNT_ID_SETTING, account_id))
+    return account_id
+
+
 def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
     """Once per start, before any worker serves: migrations, the sweep of leftovers, the owner's key."""
     meta = open_meta(cfg.data_dir)
     try:
+        ensure_account_id(meta)
         blobs = LocalBlobStore(cfg.data_dir)
         tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids())
         if tmp_removed or orphans:
@@ -116,7 +125,21 @@ async def serve_worker(
     blobs = LocalBlobStore(cfg.data_dir)
     committer = Committer(meta, blobs)
     storage = Storage(meta, blobs, committer, cfg.region)
-    app = OssApp(storage, Authenticator(meta.get_access_key, cfg.region), cfg.base_domains)
+    account_id = meta.get_setting(ACCOUNT_ID_SETTING)
+    assert account_id is not None, "prepare() stores the account id"
+    ids = meta.identities
+    authorizer = Authorizer(
+        Identities(ids.user, ids.user_policies, ids.role_policies, ids.bucket_policy), account_id, cfg.region
+    )
+    resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, now_ms)
+    sts = Sts(authorizer, ids.role, storage.store_sts_session, now_ms)
+    app = OssApp(
+        storage,
+        Authenticator(resolve, cfg.region),
+        authorizer,
+        RpcApi(sts, resolve, cfg.base_domains),
+        cfg.base_domains,
+    )
     state = ServerState()
     server = await serve(app, cfg.host, port, state, reuse_port=reuse_port)
     on_listening(server.sockets[0].getsockname()[1])

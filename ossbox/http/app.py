@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from ossbox.auth.authenticator import Authenticator, Principal
-from ossbox.core.errors import OSSError, access_denied, internal_error, no_such_bucket
+from ossbox.auth.authenticator import Authenticator
+from ossbox.auth.authorizer import Authorizer, Grant, request_values
+from ossbox.core.errors import OSSError, internal_error, no_such_bucket
 from ossbox.core.names import is_valid_bucket_name
 from ossbox.http import responses
 from ossbox.http.oss import HANDLERS, Call
+from ossbox.http.rpc import RpcApi, is_rpc_request
 from ossbox.http.server import ClientDisconnected, Request, Response
 from ossbox.meta.types import Bucket
 from ossbox.protocol import request as oss_request
@@ -18,33 +20,20 @@ from ossbox.service.storage import Storage
 
 log = logging.getLogger("ossbox.app")
 
-_PUBLIC_READ = ("public-read", "public-read-write")
-
-
-def authorize(access: Access, principal: Principal | None, bucket: Bucket | None, method: str) -> None:
-    """Owners may do everything on their buckets; anonymous callers only what the bucket ACL allows.
-
-    Object ACLs are checked by the object handlers, which load the object anyway.
-    """
-    if principal is not None:
-        if bucket is not None and bucket.owner_id != principal.owner_id:
-            raise access_denied("You have no right to access this bucket.")
-        return
-    if access in (Access.SERVICE, Access.CREATE_BUCKET, Access.BUCKET_OWNER):
-        raise access_denied("Anonymous access is forbidden for this operation.")
-    assert bucket is not None
-    if access in (Access.BUCKET_READ, Access.OBJECT_READ):
-        if access is Access.BUCKET_READ and bucket.acl not in _PUBLIC_READ:
-            raise access_denied("You have no right to access this bucket because of bucket acl.")
-        return
-    if access is Access.OBJECT_WRITE and bucket.acl != "public-read-write":
-        raise access_denied("You have no right to access this object because of bucket acl.")
-
 
 class OssApp:
-    def __init__(self, storage: Storage, authenticator: Authenticator, base_domains: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        authenticator: Authenticator,
+        authorizer: Authorizer,
+        rpc: RpcApi,
+        base_domains: tuple[str, ...],
+    ) -> None:
+        self.rpc = rpc
         self.storage = storage
         self.auth = authenticator
+        self.authorizer = authorizer
         self.base_domains = base_domains
         self._dates = DateCache()
         self.host_id = "ossbox"
@@ -52,6 +41,10 @@ class OssApp:
     async def __call__(self, http: Request) -> Response:
         request_id = responses.new_request_id()
         head = http.method == "HEAD"
+        if is_rpc_request(http):
+            resp = await self.rpc(http, request_id)
+            resp.headers += [("Date", self._dates.now()), ("x-acs-request-id", request_id)]
+            return resp
         try:
             resp = await self._handle(http)
         except OSSError as exc:
@@ -85,7 +78,18 @@ class OssApp:
         req = oss_request.parse(http.method, http.raw_path, http.raw_query, http.headers, self.base_domains)
         bucket = self._bucket_for(req)
         principal = self.auth.authenticate(req)
-        authorize(req.route.access, principal, bucket, req.method)
+        route = req.route
+        if (
+            principal is not None
+            and principal.is_owner
+            and (bucket is None or bucket.owner_id == principal.owner_id)
+        ):
+            grant = Grant.OWNER  # the common case, without building the policy context
+        elif route.access is Access.EACH_OBJECT:
+            grant = Grant.ACL  # the handler checks every object the request names
+        else:
+            values = request_values(http.client, req.headers, req.query)
+            grant = self.authorizer.check(principal, route.access, route.action, bucket, req.key, values)
         owner_id = principal.owner_id if principal else (bucket.owner_id if bucket else "")
-        call = Call(http, req, principal, bucket, self.storage, owner_id)
-        return await HANDLERS[req.route.op](call)
+        call = Call(http, req, principal, bucket, self.storage, owner_id, grant, self.authorizer)
+        return await HANDLERS[route.op](call)

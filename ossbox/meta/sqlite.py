@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
+from ossbox.meta.identities import IdentityCatalog, IdentityWriter
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.types import (
     AccessKey,
@@ -148,6 +149,8 @@ class SqliteMeta:
         self._cache_generation = self._shared.generation()
         self._bucket_cache: dict[str, Bucket | None] = {}
         self._key_cache: dict[str, AccessKey | None] = {}
+        self._caches: list[dict[Any, Any]] = [self._bucket_cache, self._key_cache]
+        self.identities = IdentityCatalog(self._read, self._check_caches, self._caches)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -185,8 +188,8 @@ class SqliteMeta:
     def _check_caches(self) -> None:
         generation = self._shared.generation()
         if generation != self._cache_generation:
-            self._bucket_cache.clear()
-            self._key_cache.clear()
+            for cache in self._caches:
+                cache.clear()
             self._cache_generation = generation
 
     def get_access_key(self, access_key_id: str) -> AccessKey | None:
@@ -201,18 +204,18 @@ class SqliteMeta:
 
     def _load_access_key(self, access_key_id: str) -> AccessKey | None:
         row = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description "
+            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name "
             "FROM access_keys WHERE access_key_id = ?",
             (access_key_id,),
         ).fetchone()
-        return None if row is None else AccessKey(row[0], row[1], row[2], bool(row[3]), row[4], row[5])
+        return None if row is None else AccessKey(row[0], row[1], row[2], bool(row[3]), *row[4:])
 
     def list_access_keys(self) -> list[AccessKey]:
         rows = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description "
+            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name "
             "FROM access_keys ORDER BY created_ms"
         ).fetchall()
-        return [AccessKey(r[0], r[1], r[2], bool(r[3]), r[4], r[5]) for r in rows]
+        return [AccessKey(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
 
     def get_bucket(self, name: str) -> Bucket | None:
         """Cached: nearly every request asks."""
@@ -357,7 +360,7 @@ class SqliteMeta:
                     c.execute("ROLLBACK")
                 raise
             self.freed_inline_pages = self.freed_inline_pages or txn.freed_inline
-            if txn.changed_buckets or txn.changed_keys:
+            if txn.changed_config:
                 self._shared.bump()
         return results
 
@@ -387,22 +390,32 @@ class SqliteTxn:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
         self.freed_inline = False
-        self.changed_buckets = False
-        self.changed_keys = False
+        # Set by changes to what processes cache (buckets, keys, identities, bucket policies).
+        self.changed_config = False
+        self.identities = IdentityWriter(self)
 
     # -- settings and keys --
     def set_setting(self, name: str, value: str) -> None:
         self.c.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
     def insert_access_key(self, key: AccessKey) -> None:
-        self.changed_keys = True
+        self.changed_config = True
         self.c.execute(
-            "INSERT INTO access_keys VALUES (?, ?, ?, ?, ?, ?)",
-            (key.access_key_id, key.secret, key.owner_id, int(key.is_root), key.created_ms, key.description),
+            "INSERT INTO access_keys (access_key_id, secret, owner_id, is_root, created_ms, description, "
+            "user_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                key.access_key_id,
+                key.secret,
+                key.owner_id,
+                int(key.is_root),
+                key.created_ms,
+                key.description,
+                key.user_name,
+            ),
         )
 
     def delete_access_key(self, access_key_id: str) -> bool:
-        self.changed_keys = True
+        self.changed_config = True
         return (
             self.c.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,)).rowcount > 0
         )
@@ -416,14 +429,14 @@ class SqliteTxn:
         return None if row is None else Bucket(*row)
 
     def insert_bucket(self, b: Bucket) -> None:
-        self.changed_buckets = True
+        self.changed_config = True
         self.c.execute(
             "INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?)",
             (b.name, b.owner_id, b.created_ms, b.region, b.acl, b.storage_class),
         )
 
     def set_bucket_acl(self, name: str, acl: str) -> None:
-        self.changed_buckets = True
+        self.changed_config = True
         self.c.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
 
     def bucket_is_empty(self, name: str) -> bool:
@@ -433,8 +446,9 @@ class SqliteTxn:
         )
 
     def delete_bucket(self, name: str) -> None:
-        self.changed_buckets = True
+        self.changed_config = True
         self.c.execute("DELETE FROM buckets WHERE name = ?", (name,))
+        self.c.execute("DELETE FROM bucket_policies WHERE bucket = ?", (name,))
 
     # -- blobs --
     def add_blob(self, blob_id: str, size: int, data: bytes | None = None) -> None:

@@ -21,6 +21,7 @@ class AccessKey:
     is_root: bool
     created_ms: int
     description: str = ""
+    user_name: str | None = None  # None: a key of the account owner; else the RAM user's
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,49 @@ class BucketStat:
     object_count: int
     multipart_upload_count: int
     last_modified_ms: int
+
+
+@dataclass(frozen=True)
+class RamUser:
+    name: str
+    user_id: str
+    created_ms: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RamGroup:
+    name: str
+    created_ms: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RamRole:
+    name: str
+    role_id: str
+    trust_policy: str
+    max_session_s: int
+    created_ms: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class RamPolicy:
+    name: str
+    document: str
+    created_ms: int
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class StsSession:
+    access_key_id: str
+    secret: str
+    token_sha256: str
+    role_name: str
+    session_name: str
+    session_policy: str | None
+    caller_arn: str
+    created_ms: int
+    expires_ms: int

@@ -7,6 +7,7 @@ from enum import Enum
 from urllib.parse import unquote_plus, unquote_to_bytes
 
 from ossbox.core.errors import OSSError, invalid_argument, not_implemented
+from ossbox.protocol.actions import action_of
 
 
 class Access(Enum):
@@ -18,12 +19,19 @@ class Access(Enum):
     OBJECT_READ = "object-read"
     OBJECT_WRITE = "object-write"
     CREATE_BUCKET = "create-bucket"
+    # Checked by the handler for each object the request body names (DeleteMultipleObjects), not at the edge.
+    EACH_OBJECT = "each-object"
 
 
 @dataclass(frozen=True)
 class Route:
     op: str
     access: Access
+
+    @property
+    def action(self) -> str:
+        """The RAM action the operation is checked as (`oss:GetObject`)."""
+        return action_of(self.op)
 
 
 # (method, level, sub-resource) -> operation. Level: service | bucket | object.
@@ -40,7 +48,10 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "bucket", "live"): Route("ListLiveChannel", Access.BUCKET_OWNER),
     ("HEAD", "bucket", ""): Route("HeadBucket", Access.BUCKET_READ),
     ("DELETE", "bucket", ""): Route("DeleteBucket", Access.BUCKET_OWNER),
-    ("POST", "bucket", "delete"): Route("DeleteMultipleObjects", Access.OBJECT_WRITE),
+    ("POST", "bucket", "delete"): Route("DeleteMultipleObjects", Access.EACH_OBJECT),
+    ("PUT", "bucket", "policy"): Route("PutBucketPolicy", Access.BUCKET_OWNER),
+    ("GET", "bucket", "policy"): Route("GetBucketPolicy", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "policy"): Route("DeleteBucketPolicy", Access.BUCKET_OWNER),
     ("GET", "object", ""): Route("GetObject", Access.OBJECT_READ),
     ("GET", "object", "acl"): Route("GetObjectAcl", Access.BUCKET_OWNER),
     ("GET", "object", "uploadId"): Route("ListParts", Access.BUCKET_READ),
@@ -69,6 +80,7 @@ _ROUTING_SUBRESOURCES = (
     "live",
     "delete",
     "objectMeta",
+    "policy",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
@@ -88,7 +100,6 @@ _UNSUPPORTED = frozenset(
         "encryption",
         "versions",
         "versioning",
-        "policy",
         "requestPayment",
         "qosInfo",
         "asyncFetch",

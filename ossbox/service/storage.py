@@ -18,7 +18,7 @@ from ossbox.blobs.local import LocalBlobStore
 from ossbox.core.blob_ids import is_inline_blob
 from ossbox.core.errors import OSSError, no_such_bucket, no_such_key, no_such_upload
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
-from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, Upload
+from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
 from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.service.committer import Committer, Outcome
 from ossbox.service.ingest import Ingested, ReadChunk, ingest
@@ -119,6 +119,28 @@ class Storage:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             txn.set_bucket_acl(name, acl)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    async def set_bucket_policy(self, name: str, document: str | None) -> None:
+        """Store (or, with None, remove) a bucket's policy, already validated by the caller."""
+
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            if document is None:
+                txn.identities.delete_bucket_policy(name)
+            else:
+                txn.identities.put_bucket_policy(name, document)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    # ------------------------------------------------------------ identities
+    async def store_sts_session(self, session: StsSession) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            txn.identities.insert_session(session)
             return Outcome(None, [])
 
         await self.committer.commit(op)

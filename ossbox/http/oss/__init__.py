@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ossbox.http.oss import buckets, listing, multipart, objects
+from ossbox.http.oss import buckets, listing, multipart, objects, policies
 from ossbox.http.oss.common import Call, Handler
 
 __all__ = ["HANDLERS", "Call", "Handler"]
@@ -35,4 +35,7 @@ HANDLERS: dict[str, Handler] = {
     "AbortMultipartUpload": multipart.abort_upload,
     "ListParts": multipart.list_parts,
     "ListMultipartUploads": multipart.list_uploads,
+    "PutBucketPolicy": policies.put_bucket_policy,
+    "GetBucketPolicy": policies.get_bucket_policy,
+    "DeleteBucketPolicy": policies.delete_bucket_policy,
 }

@@ -26,6 +26,7 @@ from ossbox.http.server import Response
 from ossbox.meta.types import ObjectMeta
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
+from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
 from ossbox.service.storage import WriteAttrs
 
@@ -84,11 +85,7 @@ def _not_modified(o: ObjectMeta) -> Response:
 
 
 def _authorize_object_read(call: Call, o: ObjectMeta) -> None:
-    if call.principal is not None:
-        return
-    acl = o.acl if o.acl != "default" else call.bkt.acl
-    if acl not in ("public-read", "public-read-write"):
-        raise access_denied("You have no right to access this object because of bucket acl.")
+    call.check_object_read(call.bkt, o, call.grant)
 
 
 def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -237,7 +234,10 @@ def source_conditions(call: Call) -> Callable[[ObjectMeta], None]:
         if since and (when := parse_http_date(since)) is not None and mtime <= when:
             raise OSSError(304, "NotModified", "The source object has not been modified.")
         if call.principal is None:
-            raise access_denied()
+            raise access_denied("Anonymous users cannot copy objects.")
+        src_bucket = call.storage.bucket(src.bucket)
+        grant = call.authorize(Access.OBJECT_READ, "oss:GetObject", src_bucket, src.key)
+        call.check_object_read(src_bucket, src, grant)
 
     return check
 
@@ -331,6 +331,8 @@ async def delete_multiple(call: Call) -> Response:
         keys.append(key)
     if not keys or len(keys) > 1000:
         raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
+    for key in keys:  # all or nothing: one key the caller may not delete refuses the whole request
+        call.authorize(Access.OBJECT_WRITE, "oss:DeleteObject", call.bkt, key)
     await call.storage.delete_objects(call.bkt.name, keys)
     inner = X.el("EncodingType", "url") if url else ""
     if not quiet:
