@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, new_key_pair, open_meta, run
+from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 
 DEFAULT_DATA_DIR = "./ossbox-data"
@@ -140,6 +141,8 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
     meta.write(lambda txn: txn.delete_access_key(access_key_id))
     click.echo(f"deleted {access_key_id}")
 
+
+main.add_command(tables)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from ossbox.auth.authenticator import Authenticator
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.tables import open_table_service
 from ossbox.http.app import OssApp
+from ossbox.http.dispatch import dispatch
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
@@ -84,11 +86,13 @@ async def run_server(cfg: ServerConfig) -> None:
     committer = Committer(meta, blobs)
     storage = Storage(meta, blobs, committer, cfg.region)
     app = OssApp(storage, Authenticator(meta.get_access_key, cfg.region), cfg.base_domains)
+    tables = open_table_service(cfg.data_dir, meta)
     state = ServerState()
-    server = await serve(app, cfg.host, cfg.port, state)
+    server = await serve(dispatch(app, tables.app), cfg.host, cfg.port, state)
     port = server.sockets[0].getsockname()[1]
     endpoint = f"http://{cfg.host}:{port}"
     print(f"ossbox serving OSS at {endpoint} (region {cfg.region}, data in {cfg.data_dir})", flush=True)
+    print(f"tables (Tablestore API) at {endpoint}: OTSClient(endpoint, key_id, secret, INSTANCE)", flush=True)
     if created:
         print(
             f"created the owner's access key: AccessKeyId={root.access_key_id} AccessKeySecret={root.secret}",
@@ -109,6 +113,7 @@ async def run_server(cfg: ServerConfig) -> None:
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     committer.stop()
+    tables.close()
     storage.close()
     meta.close()
 
