@@ -337,8 +337,9 @@ class TableService:
                 page = parsed
             else:
                 node = parsed
-        if req.HasField("token") and req.token:
-            raise parameter_invalid("Invalid token.")
+        tokens = req.token if isinstance(req.token, bytes) else b"".join(req.token)  # repeated in batches
+        if tokens:
+            raise parameter_invalid("Invalid token: this server never hands out column paging tokens.")
         return rows.ReadSpec(
             columns=frozenset(req.columns_to_get) if len(req.columns_to_get) else None,
             max_versions=max_versions,
