@@ -94,6 +94,12 @@ def _put_version(versions: Versions, ts: int, value: object) -> None:
     versions.append((ts, value))  # type: ignore[arg-type]
 
 
+def _row_time(written: Sequence[Cell], now_ms: int) -> int:
+    """A row's own timestamp, which keeps it existing for the TTL even without columns: its newest cell
+    written, or now for a write of no cells (a row that is only its primary key)."""
+    return max((c.ts for c in written if c.ts is not None), default=now_ms)
+
+
 def _resolve_key(
     txn: Txn, info: TableInfo, values: Sequence[PKValue | Special], now_ms: int
 ) -> list[PKValue]:
@@ -133,7 +139,7 @@ def put_row(
         _put_version(columns.setdefault(cell.name, []), ts, cell.value)
         logged.append(Cell(cell.name, cell.value, ts))
     columns = _trim(columns, info, now_ms)
-    record = _record(key, pk, columns, now_ms)
+    record = _record(key, pk, columns, _row_time(logged, now_ms))
     txn.put_row(info.table_id, record)
     change = encode_row(pk, logged)
     txn.append_change(info.table_id, now_ms, ACTION_PUT, change)
@@ -184,7 +190,7 @@ def update_row(
             _put_version(versions, now_ms, result)
             logged.append(Cell(cell.name, result, now_ms))
     columns = _trim(columns, info, now_ms)
-    record = _record(key, pk, columns, now_ms)
+    record = _record(key, pk, columns, _row_time([c for c in logged if c.op == OP_PUT], now_ms))
     txn.put_row(info.table_id, record)
     change = encode_row(pk, logged)
     txn.append_change(info.table_id, now_ms, ACTION_UPDATE, change)

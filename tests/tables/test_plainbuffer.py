@@ -59,7 +59,10 @@ def test_reads_update_changes_bounds_and_delete_markers() -> None:
 def test_the_sdk_reads_what_ossbox_writes() -> None:
     cells = [pb.Cell("s", "héllo", 17), pb.Cell("d", 2.5, 18), pb.Cell("t", False, 1), pb.Cell("i", -1, 2)]
     data = pb.encode_row([("a", 1), ("b", b"\x00")], cells)
-    expected = ([("a", 1), ("b", bytearray(b"\x00"))], [("s", "héllo", 17), ("d", 2.5, 18), ("t", False, 1), ("i", -1, 2)])
+    expected = (
+        [("a", 1), ("b", bytearray(b"\x00"))],
+        [("s", "héllo", 17), ("d", 2.5, 18), ("t", False, 1), ("i", -1, 2)],
+    )
     assert sdk_read(data) == expected
     assert NATIVE_AVAILABLE
     assert parse_single_row(data) == expected

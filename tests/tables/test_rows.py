@@ -47,8 +47,14 @@ def attrs(ots: OTSClient, table: str, pk: list, **kwargs) -> dict | None:  # typ
 def test_attribute_types_round_trip(ots: OTSClient, make_table: TableFactory) -> None:
     table = make_table([("s", "STRING"), ("i", "INTEGER"), ("b", "BINARY")])
     pk = [("s", "ключ"), ("i", -42), ("b", bytearray(b"\x00\xff"))]
-    columns = [("str", "héllo"), ("int", -(1 << 63)), ("dbl", 2.25), ("yes", True), ("no", False),
-               ("bin", bytearray(b"\x00\x01\x02"))]
+    columns = [
+        ("str", "héllo"),
+        ("int", -(1 << 63)),
+        ("dbl", 2.25),
+        ("yes", True),
+        ("no", False),
+        ("bin", bytearray(b"\x00\x01\x02")),
+    ]
     consumed, _ = ots.put_row(table, Row(pk, columns))
     assert consumed.write >= 1
     _, row, _ = ots.get_row(table, pk, max_version=1)
@@ -85,8 +91,14 @@ def test_column_conditions(ots: OTSClient, make_table: TableFactory) -> None:
     older = SingleColumnCondition("age", 29, ComparatorType.GREATER_THAN)
     younger = SingleColumnCondition("age", 30, ComparatorType.LESS_THAN)
     ots.update_row(table, Row(pk, {"put": [("ok", 1)]}), Condition(EXIST, older))
-    fails("OTSConditionCheckFail", 403, ots.update_row, table, Row(pk, {"put": [("bad", 1)]}),
-          Condition(EXIST, younger))
+    fails(
+        "OTSConditionCheckFail",
+        403,
+        ots.update_row,
+        table,
+        Row(pk, {"put": [("bad", 1)]}),
+        Condition(EXIST, younger),
+    )
     both = CompositeColumnCondition(LogicalOperator.AND)
     both.add_sub_condition(older)
     both.add_sub_condition(SingleColumnCondition("name", "ann", ComparatorType.EQUAL))
@@ -101,11 +113,23 @@ def test_column_conditions(ots: OTSClient, make_table: TableFactory) -> None:
     missing_ok = SingleColumnCondition("nope", 1, ComparatorType.EQUAL, pass_if_missing=True)
     missing_bad = SingleColumnCondition("nope", 1, ComparatorType.EQUAL, pass_if_missing=False)
     ots.update_row(table, Row(pk, {"put": [("m", 1)]}), Condition(EXIST, missing_ok))
-    fails("OTSConditionCheckFail", 403, ots.update_row, table, Row(pk, {"put": [("m", 2)]}),
-          Condition(EXIST, missing_bad))
+    fails(
+        "OTSConditionCheckFail",
+        403,
+        ots.update_row,
+        table,
+        Row(pk, {"put": [("m", 2)]}),
+        Condition(EXIST, missing_bad),
+    )
     # A value of another type never matches.
-    fails("OTSConditionCheckFail", 403, ots.update_row, table, Row(pk, {"put": [("m", 3)]}),
-          Condition(EXIST, SingleColumnCondition("age", "31", ComparatorType.EQUAL)))
+    fails(
+        "OTSConditionCheckFail",
+        403,
+        ots.update_row,
+        table,
+        Row(pk, {"put": [("m", 3)]}),
+        Condition(EXIST, SingleColumnCondition("age", "31", ComparatorType.EQUAL)),
+    )
     ots.delete_row(table, Row(pk), Condition(EXIST, negated))
     assert attrs(ots, table, pk) is None
     assert ColumnConditionType.SINGLE_COLUMN_CONDITION  # the SDK's types are the ones exercised
@@ -118,7 +142,9 @@ def test_update_operations_and_versions(ots: OTSClient, make_table: TableFactory
     ots.put_row(table, Row(pk, [("c", "one", t0), ("c", "two", t0 + 1), ("d", 1, t0)]))
     _, row, _ = ots.get_row(table, pk, max_version=5)
     assert [(n, v, ts) for n, v, ts in row.attribute_columns] == [
-        ("c", "two", t0 + 1), ("c", "one", t0), ("d", 1, t0),
+        ("c", "two", t0 + 1),
+        ("c", "one", t0),
+        ("d", 1, t0),
     ]
     ots.update_row(table, Row(pk, {"put": [("c", "three", t0 + 2), ("c", "four", t0 + 3)]}), None)
     _, row, _ = ots.get_row(table, pk, max_version=10)
@@ -155,8 +181,14 @@ def test_timestamps_outside_the_time_deviation_are_refused(ots: OTSClient, make_
     table = make_table(deviation=60)
     pk = [("id", "x")]
     fails("OTSParameterInvalid", 400, ots.put_row, table, Row(pk, [("c", 1, now_ms() - 3_600_000)]))
-    fails("OTSParameterInvalid", 400, ots.update_row, table,
-          Row(pk, {"put": [("c", 1, now_ms() + 3_600_000)]}), None)
+    fails(
+        "OTSParameterInvalid",
+        400,
+        ots.update_row,
+        table,
+        Row(pk, {"put": [("c", 1, now_ms() + 3_600_000)]}),
+        None,
+    )
     assert attrs(ots, table, pk) is None
     ots.put_row(table, Row(pk, [("c", 1, now_ms() - 30_000)]))
     assert attrs(ots, table, pk) == {"c": 1}

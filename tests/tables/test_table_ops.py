@@ -44,7 +44,10 @@ def test_create_describe_update_list_delete(ots: OTSClient) -> None:
     described = ots.describe_table(name)
     assert described.table_meta.table_name == name
     assert described.table_meta.schema_of_primary_key == [
-        ("p", "STRING"), ("i", "INTEGER"), ("b", "BINARY"), ("seq", "INTEGER", PK_AUTO_INCR),
+        ("p", "STRING"),
+        ("i", "INTEGER"),
+        ("b", "BINARY"),
+        ("seq", "INTEGER", PK_AUTO_INCR),
     ]
     assert described.table_meta.defined_columns == [("d1", "DOUBLE"), ("d2", "BOOLEAN")]
     options = described.table_options
@@ -58,8 +61,11 @@ def test_create_describe_update_list_delete(ots: OTSClient) -> None:
     assert described.table_options.max_time_deviation == 7200
     assert described.reserved_throughput_details.capacity_unit.read == 1
 
-    _, row = ots.put_row(name, Row([("p", "x"), ("i", 1), ("b", bytearray(b"k")), ("seq", PK_AUTO_INCR)],
-                                   [("c", 1)]), return_type=ReturnType.RT_PK)
+    _, row = ots.put_row(
+        name,
+        Row([("p", "x"), ("i", 1), ("b", bytearray(b"k")), ("seq", PK_AUTO_INCR)], [("c", 1)]),
+        return_type=ReturnType.RT_PK,
+    )
     assert row.primary_key[3][0] == "seq" and isinstance(row.primary_key[3][1], int)
 
     ots.delete_table(name)
@@ -105,8 +111,12 @@ def test_instances_are_separate(server: ServerProcess, make_table: TableFactory)
 
 
 def test_oss_and_tables_share_the_port(server: ServerProcess, ots: OTSClient) -> None:
-    bucket = oss2.Bucket(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint, "tbl-" + uuid.uuid4().hex[:8],
-                         region=REGION)
+    bucket = oss2.Bucket(
+        oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET),
+        server.endpoint,
+        "tbl-" + uuid.uuid4().hex[:8],
+        region=REGION,
+    )
     bucket.create_bucket()
     bucket.put_object("k", b"v")
     assert bucket.get_object("k").read() == b"v"

@@ -14,7 +14,8 @@ CREATE TABLE tables (
     UNIQUE (instance, name)
 );
 -- One row per table row. pk: keys.encode_key (byte order = row order). data: a PlainBuffer row with
--- every version of every column. write_ms: the last PutRow/UpdateRow, which keeps a row without columns
+-- every version of every column. write_ms: the row's own timestamp (newest cell written, or the write time of a
+-- write without columns), which keeps a row without columns
 -- alive for the TTL. oldest_ms, most_versions: let reads skip TTL and version trimming when nothing applies.
 CREATE TABLE rows (
     table_id INTEGER NOT NULL,
