@@ -42,7 +42,6 @@ logging.getLogger("tablestore").setLevel(logging.ERROR)
 
 from tablestore import (  # noqa: E402
     INF_MAX,
-    INF_MIN,
     BatchWriteRowRequest,
     CapacityUnit,
     Condition,
@@ -74,7 +73,7 @@ def log(msg: str) -> None:
 
 def signed(ots: OTSClient, api: str, *args: object) -> tuple[dict[str, str], bytes]:
     """Headers and body exactly as the SDK would send them."""
-    query, headers, body = ots.protocol.make_request(
+    _query, headers, body = ots.protocol.make_request(
         api, ots._signer, RequestContext(ots.credentials_provider.get_credentials()), *args
     )
     return headers, bytes(body)
