@@ -177,40 +177,61 @@ def decode_variant(raw: bytes) -> Value:
 
 
 def _read_cell(r: _Reader) -> tuple[Cell, int]:
-    """At TAG_CELL. Returns the cell and its checksum; leaves r.tag at the tag after the cell."""
-    r.next_tag()
-    r.expect(TAG_CELL_NAME, "a cell name")
-    name_raw = r.take(r.u32())
+    """At TAG_CELL. Returns the cell and its checksum; leaves r.tag at the tag after the cell.
+
+    Works on local variables rather than _Reader's methods: this is the hot loop of every request."""
+    buf, n, pos = r.buf, r.n, r.pos
+    try:
+        if buf[pos] != TAG_CELL_NAME:
+            raise PlainBufferError(f"expected a cell name but found tag {buf[pos]:#x}")
+        start = pos + 5
+        pos = start + _U32.unpack_from(buf, pos + 1)[0]
+        if pos > n:
+            raise IndexError
+        name_raw = buf[start:pos]
+        covered = [name_raw]
+        tag = buf[pos]
+        pos += 1
+        value: Value | Special | None = None
+        if tag == TAG_CELL_VALUE:
+            start = pos + 4
+            pos = start + _U32.unpack_from(buf, pos)[0]
+            if pos > n:
+                raise IndexError
+            raw = buf[start:pos]
+            value = _decode_value(raw)
+            covered.append(raw)
+            tag = buf[pos]
+            pos += 1
+        op = OP_PUT
+        if tag == TAG_CELL_TYPE:
+            op = buf[pos]
+            if op not in _OPS:
+                raise PlainBufferError(f"unknown cell type {op:#x}")
+            tag = buf[pos + 1]
+            pos += 2
+        ts: int | None = None
+        if tag == TAG_CELL_TIMESTAMP:
+            ts_raw = buf[pos : pos + 8]
+            ts = int(_I64.unpack(ts_raw)[0])
+            covered.append(ts_raw)
+            tag = buf[pos + 8]
+            pos += 9
+        if op != OP_PUT:
+            covered.append(bytes((op,)))
+        if tag != TAG_CELL_CHECKSUM:
+            raise PlainBufferError(f"expected a cell checksum but found tag {tag:#x}")
+        checksum = buf[pos]
+        pos += 1
+    except (IndexError, struct.error):
+        raise PlainBufferError("unexpected end of PlainBuffer data") from None
+    if crc8(b"".join(covered)) != checksum:
+        raise PlainBufferError("cell checksum mismatch")
     try:
         name = name_raw.decode("utf-8")
     except UnicodeDecodeError:
         raise PlainBufferError("a column name is not valid UTF-8") from None
-    covered = [name_raw]
-    r.next_tag()
-    value: Value | Special | None = None
-    if r.tag == TAG_CELL_VALUE:
-        raw = r.take(r.u32())
-        value = _decode_value(raw)
-        covered.append(raw)
-        r.next_tag()
-    op = OP_PUT
-    if r.tag == TAG_CELL_TYPE:
-        op = r.take(1)[0]
-        if op not in _OPS:
-            raise PlainBufferError(f"unknown cell type {op:#x}")
-        r.next_tag()
-    ts: int | None = None
-    if r.tag == TAG_CELL_TIMESTAMP:
-        ts_raw = r.take(8)
-        ts = int(_I64.unpack(ts_raw)[0])
-        covered.append(ts_raw)
-        r.next_tag()
-    if op != OP_PUT:
-        covered.append(bytes((op,)))
-    r.expect(TAG_CELL_CHECKSUM, "a cell checksum")
-    checksum = r.take(1)[0]
-    if crc8(b"".join(covered)) != checksum:
-        raise PlainBufferError("cell checksum mismatch")
+    r.pos = pos
     r.next_tag()
     return Cell(name, value, ts, op), checksum  # type: ignore[arg-type]  # Special checked by callers
 

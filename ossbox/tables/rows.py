@@ -130,8 +130,10 @@ def put_row(
     resolved = _resolve_key(txn, info, values, now_ms)
     key = keys.encode_key(resolved)
     pk: list[PKItem] = [(c.name, v) for c, v in zip(info.pk, resolved, strict=True)]
-    exists, _, live = visible(txn.get_row(info.table_id, key), info, now_ms)
-    _check(condition, exists, live)
+    if condition.existence != EXPECT_IGNORE or condition.node is not None:
+        # A PutRow replaces the row: the old one matters only to a condition.
+        exists, _, live = visible(txn.get_row(info.table_id, key), info, now_ms)
+        _check(condition, exists, live)
     columns: Columns = {}
     logged = []
     for cell in cells:

@@ -43,13 +43,13 @@ def table(ots: OTSClient, make_table: TableFactory, server: ServerProcess, insta
     assert snapshot(ots, server, instance, name) == before, "a refused request changed the table"
 
 
-def raw(
+def raw_answer(
     ots: OTSClient,
     api: str,
     body: bytes,
     tamper: Callable[[dict[str, str]], None] | None = None,
     send_body: bytes | None = None,
-) -> tuple[int, str]:
+) -> tuple[int, bytes]:
     """Signs like the SDK, then sends (optionally altered) through the SDK's own connection."""
     query = "/" + api
     headers = ots.protocol._make_request_headers(
@@ -60,6 +60,17 @@ def raw(
     status, _, _, answer = ots.connection.send_receive(
         query, headers, body if send_body is None else send_body
     )
+    return status, answer
+
+
+def raw(
+    ots: OTSClient,
+    api: str,
+    body: bytes,
+    tamper: Callable[[dict[str, str]], None] | None = None,
+    send_body: bytes | None = None,
+) -> tuple[int, str]:
+    status, answer = raw_answer(ots, api, body, tamper, send_body)
     error = pb2.Error()
     error.ParseFromString(answer)
     return status, error.code

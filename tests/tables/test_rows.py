@@ -200,3 +200,45 @@ def test_increment_of_a_string_is_refused(ots: OTSClient, make_table: TableFacto
     ots.put_row(table, Row(pk, [("s", "text")]))
     fails("OTSParameterInvalid", 400, ots.update_row, table, Row(pk, {"increment": [("s", 1)]}), None)
     assert attrs(ots, table, pk) == {"s": "text"}
+
+
+def test_read_filters_and_regex_conditions(ots: OTSClient, make_table: TableFactory) -> None:
+    from tablestore import CastType, RegexRule, SingleColumnRegexCondition
+
+    table = make_table()
+    pk = [("id", "f")]
+    ots.put_row(table, Row(pk, [("tag", "order-42-eu"), ("n", 7)]))
+    seven = SingleColumnCondition("n", 7, ComparatorType.EQUAL)
+    eight = SingleColumnCondition("n", 8, ComparatorType.EQUAL)
+    assert attrs(ots, table, pk, column_filter=seven) == {"tag": "order-42-eu", "n": 7}
+    assert attrs(ots, table, pk, column_filter=eight) is None
+    number = RegexRule(r"order-(\d+)-", CastType.VT_INTEGER)
+    big = SingleColumnRegexCondition("tag", ComparatorType.GREATER_THAN, 40, number)
+    small = SingleColumnRegexCondition("tag", ComparatorType.GREATER_THAN, 50, number)
+    ots.update_row(table, Row(pk, {"put": [("seen", True)]}), Condition(EXIST, big))
+    fails("OTSConditionCheckFail", 403, ots.update_row, table, Row(pk, {"put": [("seen", False)]}),
+          Condition(EXIST, small))
+    assert attrs(ots, table, pk)["seen"] is True  # type: ignore[index]
+
+
+def test_return_after_modify(ots: OTSClient, make_table: TableFactory) -> None:
+    """RT_AFTER_MODIFY (the Python SDK cannot ask for it: sent as the protobuf the other SDKs send)."""
+    from tablestore.protobuf import table_store_pb2 as pb2
+
+    from tests.tables.test_bad_input import raw_answer
+
+    table = make_table()
+    pk = [("id", "counter")]
+    ots.put_row(table, Row(pk, [("n", 10)]))
+    request = ots.protocol.encoder.encode_request("UpdateRow", table, Row(pk, {"increment": [("n", 5)]}),
+                                                  Condition(EXIST), None, None)
+    request.return_content.return_type = pb2.RT_AFTER_MODIFY
+    request.return_content.return_column_names.append("n")
+    status, body = raw_answer(ots, "UpdateRow", request.SerializeToString())
+    assert status == 200
+    answer = pb2.UpdateRowResponse()
+    answer.ParseFromString(body)
+    from ossbox.tables.plainbuffer import decode_row
+
+    row = decode_row(answer.row)
+    assert row.pk == pk and [(c.name, c.value) for c in row.cells] == [("n", 15)]
