@@ -68,3 +68,13 @@ def internal_error() -> TableError:
 def storage_full() -> TableError:
     # Not retried by the SDK's default policy for writes, which is right: nothing was written.
     return TableError(503, "OTSServerUnavailable", "The server has no space left to store this write.")
+
+
+def trimmed_data_access() -> TableError:
+    return TableError(
+        400, "OTSTrimmedDataAccess", "Requested stream data is already trimmed or does not exist."
+    )
+
+
+def stream_not_exist() -> TableError:
+    return TableError(404, "OTSObjectNotExist", "Requested stream does not exist.")

@@ -13,8 +13,10 @@ from ossbox.tables.errors import (
     TableError,
     parameter_invalid,
     quota_exhausted,
+    stream_not_exist,
     table_already_exist,
     table_not_exist,
+    trimmed_data_access,
     unsupported_operation,
 )
 from ossbox.tables.model import DEFAULT_MAX_DEVIATION_S, FOREVER, PKColumn, TableInfo
@@ -114,6 +116,10 @@ class TableService:
             "BatchGetRow": (pb.BatchGetRowRequest, self.batch_get_row),
             "BatchWriteRow": (pb.BatchWriteRowRequest, self.batch_write_row),
             "GetRange": (pb.GetRangeRequest, self.get_range),
+            "ListStream": (pb.ListStreamRequest, self.list_stream),
+            "DescribeStream": (pb.DescribeStreamRequest, self.describe_stream),
+            "GetShardIterator": (pb.GetShardIteratorRequest, self.get_shard_iterator),
+            "GetStreamRecord": (pb.GetStreamRecordRequest, self.get_stream_record),
         }
 
     async def call(self, api: str, instance: str, body: bytes) -> bytes:
@@ -230,7 +236,7 @@ class TableService:
         options.allow_update = info.allow_update
         # Every table keeps a change log (docs/tables.md): reported as an enabled stream.
         stream.enable_stream = True
-        stream.stream_id = f"{info.instance}/{info.name}/{info.table_id}"
+        stream.stream_id = stream_id(info)
         stream.expiration_time = info.changelog_retention_s // 3600
         stream.last_enable_time = info.created_ms * 1000
 
@@ -601,6 +607,82 @@ class TableService:
             )
         _consumed(answer.consumed, read=_cu(size))
         return answer
+
+    # ----------------------------------------------------------------------------------------- streams
+    # Each table's change log is one stream with one shard; an iterator is a position in the log.
+    def _stream(self, instance: str, sid: str) -> TableInfo:
+        for (inst, _), info in self._tables.items():
+            if inst == instance and stream_id(info) == sid:
+                return info
+        raise stream_not_exist()
+
+    async def list_stream(self, instance: str, req: Any) -> Any:
+        answer = pb.ListStreamResponse()
+        for (inst, name), info in sorted(self._tables.items()):
+            if inst == instance and (not req.HasField("table_name") or req.table_name == name):
+                answer.streams.add(
+                    stream_id=stream_id(info), table_name=name, creation_time=info.created_ms * 1000
+                )
+        return answer
+
+    async def describe_stream(self, instance: str, req: Any) -> Any:
+        info = self._stream(instance, req.stream_id)
+        answer = pb.DescribeStreamResponse(
+            stream_id=req.stream_id,
+            expiration_time=info.changelog_retention_s // 3600,
+            table_name=info.name,
+            creation_time=info.created_ms * 1000,
+            stream_status=pb.STREAM_ACTIVE,
+        )
+        if not req.HasField("inclusive_start_shard_id") or req.inclusive_start_shard_id <= _SHARD:
+            answer.shards.add(shard_id=_SHARD)
+        return answer
+
+    async def get_shard_iterator(self, instance: str, req: Any) -> Any:
+        info = self._stream(instance, req.stream_id)
+        if req.shard_id != _SHARD:
+            raise stream_not_exist()
+        start = self._storage.changes_trimmed_through(info.table_id)
+        return pb.GetShardIteratorResponse(shard_iterator=_iterator(info, start))
+
+    async def get_stream_record(self, instance: str, req: Any) -> Any:
+        try:
+            prefix, table_id, position = req.shard_iterator.split(":")
+            assert prefix == _ITERATOR_PREFIX
+            table_id_n, after = int(table_id), int(position)
+        except (ValueError, AssertionError):
+            raise parameter_invalid("Invalid shard iterator.") from None
+        info = next(
+            (t for (inst, _), t in self._tables.items() if inst == instance and t.table_id == table_id_n),
+            None,
+        )
+        if info is None:
+            raise stream_not_exist()
+        limit = 100
+        if req.HasField("limit"):
+            validate.ensure(0 < req.limit <= 1000, "The limit must be within [1, 1000].")
+            limit = req.limit
+        if after < self._storage.changes_trimmed_through(info.table_id):
+            raise trimmed_data_access()
+        answer = pb.GetStreamRecordResponse()
+        last = after
+        for seq, action, record in self._storage.changes_after(info.table_id, after, limit):
+            answer.stream_records.add(action_type=action, record=record)
+            last = seq
+        answer.next_shard_iterator = _iterator(info, last)
+        return answer
+
+
+_SHARD = "0"
+_ITERATOR_PREFIX = "ossbox1"
+
+
+def stream_id(info: TableInfo) -> str:
+    return f"{info.name}_{info.table_id}"
+
+
+def _iterator(info: TableInfo, after: int) -> str:
+    return f"{_ITERATOR_PREFIX}:{info.table_id}:{after}"
 
 
 def _retention(req: Any, info: TableInfo | None) -> int | None:

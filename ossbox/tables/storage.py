@@ -231,6 +231,20 @@ class TableStorage:
         finally:
             cur.close()
 
+    def changes_trimmed_through(self, table_id: int) -> int:
+        row = self._read.execute(
+            "SELECT changes_trimmed_through FROM tables WHERE table_id = ?", (table_id,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def changes_after(self, table_id: int, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        """(seq, action, record) of up to `limit` change log records after `after`."""
+        rows = self._read.execute(
+            "SELECT seq, action, record FROM changes WHERE table_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (table_id, after, limit),
+        ).fetchall()
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
     # ---------------------------------------------------------------------------------------- writes
     async def run(self, op: Callable[[Txn], T]) -> T:
         """Runs `op` in the writer's transaction; returns once it is durable. TableError passes through."""
