@@ -45,6 +45,10 @@ def main() -> None:
     \b
     Manage extra access keys of the owner:
       ossbox key create | list | delete KEY_ID
+
+    \b
+    The same port serves Tablestore's API (the `tablestore` SDK works unchanged):
+      ossbox tables list                  # instances and their tables
     """
 
 

@@ -216,8 +216,14 @@ def test_read_filters_and_regex_conditions(ots: OTSClient, make_table: TableFact
     big = SingleColumnRegexCondition("tag", ComparatorType.GREATER_THAN, 40, number)
     small = SingleColumnRegexCondition("tag", ComparatorType.GREATER_THAN, 50, number)
     ots.update_row(table, Row(pk, {"put": [("seen", True)]}), Condition(EXIST, big))
-    fails("OTSConditionCheckFail", 403, ots.update_row, table, Row(pk, {"put": [("seen", False)]}),
-          Condition(EXIST, small))
+    fails(
+        "OTSConditionCheckFail",
+        403,
+        ots.update_row,
+        table,
+        Row(pk, {"put": [("seen", False)]}),
+        Condition(EXIST, small),
+    )
     assert attrs(ots, table, pk)["seen"] is True  # type: ignore[index]
 
 
@@ -230,8 +236,9 @@ def test_return_after_modify(ots: OTSClient, make_table: TableFactory) -> None:
     table = make_table()
     pk = [("id", "counter")]
     ots.put_row(table, Row(pk, [("n", 10)]))
-    request = ots.protocol.encoder.encode_request("UpdateRow", table, Row(pk, {"increment": [("n", 5)]}),
-                                                  Condition(EXIST), None, None)
+    request = ots.protocol.encoder.encode_request(
+        "UpdateRow", table, Row(pk, {"increment": [("n", 5)]}), Condition(EXIST), None, None
+    )
     request.return_content.return_type = pb2.RT_AFTER_MODIFY
     request.return_content.return_column_names.append("n")
     status, body = raw_answer(ots, "UpdateRow", request.SerializeToString())

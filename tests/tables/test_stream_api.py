@@ -31,19 +31,32 @@ def test_stream_records_follow_the_writes(ots: OTSClient, make_table: TableFacto
 
     streams = call(ots, "ListStream", pb2.ListStreamRequest(table_name=table), pb2.ListStreamResponse).streams
     assert [s.table_name for s in streams] == [table]
-    described = call(ots, "DescribeStream", pb2.DescribeStreamRequest(stream_id=streams[0].stream_id),
-                     pb2.DescribeStreamResponse)
+    described = call(
+        ots,
+        "DescribeStream",
+        pb2.DescribeStreamRequest(stream_id=streams[0].stream_id),
+        pb2.DescribeStreamResponse,
+    )
     assert (described.table_name, described.stream_status, described.expiration_time) == (
-        table, pb2.STREAM_ACTIVE, 24)
+        table,
+        pb2.STREAM_ACTIVE,
+        24,
+    )
     assert ots.describe_table(table) is not None
-    iterator = call(ots, "GetShardIterator",
-                    pb2.GetShardIteratorRequest(stream_id=streams[0].stream_id,
-                                                shard_id=described.shards[0].shard_id),
-                    pb2.GetShardIteratorResponse).shard_iterator
+    iterator = call(
+        ots,
+        "GetShardIterator",
+        pb2.GetShardIteratorRequest(stream_id=streams[0].stream_id, shard_id=described.shards[0].shard_id),
+        pb2.GetShardIteratorResponse,
+    ).shard_iterator
     records = []
     while True:
-        page = call(ots, "GetStreamRecord", pb2.GetStreamRecordRequest(shard_iterator=iterator, limit=2),
-                    pb2.GetStreamRecordResponse)
+        page = call(
+            ots,
+            "GetStreamRecord",
+            pb2.GetStreamRecordRequest(shard_iterator=iterator, limit=2),
+            pb2.GetStreamRecordResponse,
+        )
         records += page.stream_records
         if not page.stream_records:
             break

@@ -157,3 +157,21 @@ def test_acknowledged_writes_survive_kill_9(own_server: ServerProcess) -> None:
     assert keys_in(ots, "c") == sorted(acknowledged)
     with ChangeLog(own_server.data_dir / "tables.sqlite3") as log:
         assert len(log.read("crash-instance", "c", 0, limit=1000).records) == 320
+
+
+def test_tables_list_command(own_server: ServerProcess) -> None:
+    import subprocess
+    import sys
+
+    ots = client(own_server, "cli-instance")
+    ots.create_table(
+        TableMeta("listed", [("id", "STRING")]), TableOptions(), ReservedThroughput(CapacityUnit(0, 0))
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "ossbox", "tables", "list", "--data-dir", str(own_server.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert out.startswith("cli-instance\tlisted\t")
