@@ -83,10 +83,23 @@ def lua_string(data: bytes) -> str:
     return '"' + "".join(f"\\{b}" for b in data) + '"'
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
-    endpoint: str, api: str, requests: list[tuple[dict[str, str], bytes]], conns: int, seconds: int, tmp: Path
+    endpoint: str,
+    api: str,
+    requests: list[tuple[dict[str, str], bytes]],
+    conns: int,
+    seconds: int,
+    tmp: Path,
+    pid: int,
 ) -> tuple[float, str]:
-    """Replays the signed requests round-robin; returns requests/s (fails on any non-2xx answer)."""
+    """Replays the signed requests round-robin; returns requests/s (fails on any non-2xx answer) and notes:
+    latencies and the server's CPU time per request (which other load on the machine disturbs less)."""
     script = tmp / f"{api}.lua"
     with open(script, "w") as f:
         f.write("local reqs = {}\n")
@@ -100,6 +113,7 @@ def wrk(
             "response = function(status) if status ~= 200 then bad = bad + 1 end end\n"
             "done = function() if bad > 0 then io.write('NON200 ' .. bad .. '\\n') end end\n"
         )
+    cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
     out = subprocess.run(
         [
             "taskset",
@@ -121,10 +135,16 @@ def wrk(
     ).stdout
     if "NON200" in out or "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw failures:\n{out}")
+    cpu = cpu_seconds(pid) - cpu_before
+    wall = time.perf_counter() - wall_before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", out)
-    p99 = re.search(r"99%\s+(\S+)", out)
-    return rate, f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}"
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"\n\s+50%\s+(\S+)", out)
+    p99 = re.search(r"\n\s+99%\s+(\S+)", out)
+    return rate, (
+        f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}; "
+        f"server CPU {cpu / wall:.0%} of a core, {cpu / total * 1e6:,.0f} µs per request"
+    )
 
 
 def sqlite_limits(tmp: Path, quick: bool) -> dict[str, float]:
@@ -216,7 +236,7 @@ def main() -> None:
             )
             for i in range(n_req)
         ]
-        rate, lat = wrk(server.endpoint, "PutRow", puts, 64, seconds, tmp)
+        rate, lat = wrk(server.endpoint, "PutRow", puts, 64, seconds, tmp, server.proc.pid)
         results.append(("PutRow, 64 connections", f"{rate:,.0f} ops/s", lat))
         put_rate = rate
 
@@ -238,7 +258,7 @@ def main() -> None:
             )
             for _ in range(n_req)
         ]
-        rate, lat = wrk(server.endpoint, "GetRow", gets, 64, seconds, tmp)
+        rate, lat = wrk(server.endpoint, "GetRow", gets, 64, seconds, tmp, server.proc.pid)
         results.append(("GetRow, 64 connections", f"{rate:,.0f} ops/s", lat))
         get_rate = rate
 
@@ -256,7 +276,7 @@ def main() -> None:
                 )
             )
             batches.append(signed(ots, "BatchWriteRow", req))
-        rate, lat = wrk(server.endpoint, "BatchWriteRow", batches, 8, seconds, tmp)
+        rate, lat = wrk(server.endpoint, "BatchWriteRow", batches, 8, seconds, tmp, server.proc.pid)
         results.append(
             (
                 "BatchWriteRow (200 rows each), 8 connections",
@@ -287,7 +307,7 @@ def main() -> None:
             )
             for s in range(0, max(1, n_rows - 5000), 5000)
         ]
-        rate, lat = wrk(server.endpoint, "GetRange", pages, 4, seconds, tmp)
+        rate, lat = wrk(server.endpoint, "GetRange", pages, 4, seconds, tmp, server.proc.pid)
         results.append(
             (
                 "GetRange, 5,000-row pages, 4 connections",
@@ -318,8 +338,7 @@ def main() -> None:
             ("limit: SQLite range scan (Python sqlite3)", f"{limits['scan']:,.0f} rows/s", ""),
         ]
         ratios = [
-            f"PutRow / one-row SQLite commits = {put_rate / limits['commit1']:.2f}x "
-            f"(group commit lets {put_rate:,.0f}/s beat {limits['commit1']:,.0f} fsyncs/s)",
+            f"PutRow / one-row SQLite commits = {put_rate / limits['commit1']:.2f}x",
             f"PutRow / 64-row SQLite commits = {put_rate / limits['commit64']:.0%}",
             f"BatchWriteRow rows/s / 64-row SQLite commits = {batch_rate / limits['commit64']:.0%}",
             f"GetRow / SQLite point SELECT = {get_rate / limits['point']:.0%}",
@@ -332,6 +351,7 @@ def main() -> None:
     lines = ["| measurement | value | notes |", "|---|---:|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in results]
     lines += ["", "Ratios in the same run:", ""] + [f"- {r}" for r in ratios]
+    lines += ["", f"Load average at the end: {os.getloadavg()[0]:.2f} (2 cores, shared with other processes)"]
     text = "\n".join(lines)
     print(text)
     out = ROOT / "bench" / "results"
