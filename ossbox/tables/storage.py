@@ -189,7 +189,7 @@ class TableStorage:
         self._read = connect(path)
         self._txn = Txn(self._write)
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
-        self._last_prune = 0.0
+        self._last_prune = float("-inf")  # the first commit prunes
         self._thread = threading.Thread(target=self._run, name="ossbox-tables-writer", daemon=True)
         self._thread.start()
 
