@@ -113,7 +113,7 @@ def _resolve_key(
     return out
 
 
-def _ensure_table(txn: Txn, info: TableInfo) -> None:
+def ensure_table(txn: Txn, info: TableInfo) -> None:
     if txn.c.execute("SELECT 1 FROM tables WHERE table_id = ?", (info.table_id,)).fetchone() is None:
         raise table_not_exist()
 
@@ -126,7 +126,7 @@ def put_row(
     condition: Condition,
     now_ms: int,
 ) -> WriteResult:
-    _ensure_table(txn, info)
+    ensure_table(txn, info)
     resolved = _resolve_key(txn, info, values, now_ms)
     key = keys.encode_key(resolved)
     pk: list[PKItem] = [(c.name, v) for c, v in zip(info.pk, resolved, strict=True)]
@@ -156,7 +156,7 @@ def update_row(
     condition: Condition,
     now_ms: int,
 ) -> WriteResult:
-    _ensure_table(txn, info)
+    ensure_table(txn, info)
     resolved = _resolve_key(txn, info, values, now_ms)
     key = keys.encode_key(resolved)
     pk: list[PKItem] = [(c.name, v) for c, v in zip(info.pk, resolved, strict=True)]
@@ -202,7 +202,7 @@ def update_row(
 def delete_row(
     txn: Txn, info: TableInfo, values: Sequence[PKValue | Special], condition: Condition, now_ms: int
 ) -> WriteResult:
-    _ensure_table(txn, info)
+    ensure_table(txn, info)
     resolved = _resolve_key(txn, info, values, now_ms)
     key = keys.encode_key(resolved)
     pk: list[PKItem] = [(c.name, v) for c, v in zip(info.pk, resolved, strict=True)]

@@ -292,7 +292,7 @@ class TableService:
         updated = info.with_options(**changes)
 
         def op(txn: Txn) -> None:
-            rows._ensure_table(txn, info)
+            rows.ensure_table(txn, info)
             txn.update_table(updated)
 
         await self._storage.run(op)
@@ -307,7 +307,7 @@ class TableService:
         info = self._table(instance, req.table_name)
 
         def op(txn: Txn) -> None:
-            rows._ensure_table(txn, info)
+            rows.ensure_table(txn, info)
             txn.delete_table(info.table_id)
 
         await self._storage.run(op)
@@ -315,7 +315,7 @@ class TableService:
         return pb.DeleteTableResponse()
 
     # -------------------------------------------------------------------------------------- single rows
-    def _read_spec(self, req: Any, allow_page: bool = True) -> rows.ReadSpec:
+    def _read_spec(self, req: Any) -> rows.ReadSpec:
         has_versions = req.HasField("max_versions")
         has_range = req.HasField("time_range")
         validate.ensure(has_versions or has_range, "Neither max_versions nor time_range is set.")
