@@ -12,6 +12,7 @@ from ossbox.cli.druid import druid
 from ossbox.cli.options import data_dir_option
 from ossbox.cli.ram import ram
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
+from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
 
@@ -50,6 +51,10 @@ def main() -> None:
     \b
     Manage extra access keys of the owner:
       ossbox key create | list | delete KEY_ID
+
+    \b
+    The same port serves Tablestore's API (the `tablestore` SDK works unchanged):
+      ossbox tables list                  # instances and their tables
     """
 
 
@@ -160,6 +165,7 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
 
 main.add_command(druid)
 main.add_command(ram)
+main.add_command(tables)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,9 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.tables import open_table_service
 from ossbox.http.app import OssApp
+from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
@@ -115,6 +117,7 @@ def _announce(cfg: ServerConfig, port: int, root: AccessKey, created: bool) -> N
         print("the secret is stored in the data directory and will not be printed again", flush=True)
     else:
         print(f"owner's AccessKeyId: {root.access_key_id}", flush=True)
+    print(f"tables (Tablestore API) at {endpoint}: OTSClient(endpoint, key_id, secret, INSTANCE)", flush=True)
 
 
 async def serve_worker(
@@ -140,8 +143,9 @@ async def serve_worker(
         RpcApi(sts, resolve, cfg.base_domains),
         cfg.base_domains,
     )
+    tables = open_table_service(cfg.data_dir, meta)
     state = ServerState()
-    server = await serve(app, cfg.host, port, state, reuse_port=reuse_port)
+    server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
     on_listening(server.sockets[0].getsockname()[1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -155,6 +159,7 @@ async def serve_worker(
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     committer.stop()
+    tables.close()
     storage.close()
     meta.close()
 
