@@ -96,6 +96,8 @@ class Authorizer:
             user = self._ids.user(principal.name)
             uid = user.user_id if user else ""
             return (uid, f"acs:ram::{account}:user/{principal.name}")
+        if principal.kind is Kind.SERVICE:
+            return (principal.name,)
         role = principal.name
         return (
             f"arn:sts::{account}:assumed-role/{role}/{principal.session_name}",
@@ -136,12 +138,14 @@ class Authorizer:
         """Whether the caller's own policies allow `action` on `resource` (no bucket policy, no ACL)."""
         if principal.is_owner:
             return True
+        if principal.kind is Kind.SERVICE:
+            return action.lower() == "sts:assumerole"  # the role's trust policy decides the rest
         ctx = P.RequestContext(action, resource, (), values)
         return self._identity_decision(principal, ctx) is P.Decision.ALLOW
 
     def _identity_decision(self, principal: Principal | None, ctx: P.RequestContext) -> P.Decision:
-        if principal is None:
-            return P.Decision.NONE
+        if principal is None or principal.kind is Kind.SERVICE:
+            return P.Decision.NONE  # a service acts only through the roles it assumes
         if principal.kind is Kind.USER:
             return P.evaluate(self._policies(self._ids.user_policies(principal.name)), ctx)
         decision = P.evaluate(self._policies(self._ids.role_policies(principal.name)), ctx)

@@ -1,8 +1,9 @@
 """Who a request acts as, and how an access key id leads there.
 
-Three kinds of callers sign requests: the account owner (the root key and every key made with `ossbox key
-create`), RAM users (keys made with `ossbox ram key create`), and role sessions (temporary credentials from
-AssumeRole, which carry a security token). Anonymous requests have no principal at all.
+Four kinds of callers sign requests: the account owner (the root key and every key made with `ossbox key
+create`), RAM users (keys made with `ossbox ram key create`), role sessions (temporary credentials from
+AssumeRole, which carry a security token), and cloud services (the project service, data delivery), whose keys
+can do nothing but assume the roles that trust them. Anonymous requests have no principal at all.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Kind(Enum):
     OWNER = "owner"
     USER = "user"
     SESSION = "session"
+    # A cloud service (name: "odps.aliyuncs.com", ...): it may only assume roles that trust the service.
+    SERVICE = "service"
 
 
 @dataclass(slots=True)
@@ -85,6 +88,10 @@ class CredentialResolver:
             raise invalid_key(access_key_id)
         if token is not None:
             raise invalid_key(access_key_id, "A security token was sent with a long-term access key.")
+        if key.service is not None:
+            return Credential(
+                key.secret, Principal(key.access_key_id, key.owner_id, Kind.SERVICE, key.service)
+            )
         if key.user_name is None:
             return Credential(key.secret, Principal(key.access_key_id, key.owner_id))
         return Credential(key.secret, Principal(key.access_key_id, key.owner_id, Kind.USER, key.user_name))

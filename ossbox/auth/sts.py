@@ -53,6 +53,8 @@ class Issued:
 def caller_arn(principal: Principal, account_id: str) -> str:
     if principal.kind is Kind.OWNER:
         return f"acs:ram::{account_id}:root"
+    if principal.kind is Kind.SERVICE:
+        return f"acs:ram::{account_id}:service/{principal.name}"
     if principal.kind is Kind.USER:
         return f"acs:ram::{account_id}:user/{principal.name}"
     return f"acs:ram::{account_id}:assumed-role/{principal.name}/{principal.session_name}"
@@ -138,7 +140,10 @@ class Sts:
         except OSSError:
             return False
         account = self.account_id
-        ids = (f"acs:ram::{account}:root", caller_arn(caller, account), account)
+        if caller.kind is Kind.SERVICE:
+            ids: tuple[str, ...] = (caller.name,)  # trust policies name services as {"Service": [name]}
+        else:
+            ids = (f"acs:ram::{account}:root", caller_arn(caller, account), account)
         ctx = P.RequestContext("sts:AssumeRole", "*", ids, values)
         return P.evaluate([trust], ctx) is P.Decision.ALLOW
 

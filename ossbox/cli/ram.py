@@ -143,6 +143,20 @@ def key_create(data_dir: Path, user_name: str, description: str) -> None:
     click.echo(f"AccessKeyId={k.access_key_id}\nAccessKeySecret={k.secret}")
 
 
+@key.command("service")
+@data_dir_option
+@click.argument("service")
+@_clear_errors
+def key_service(data_dir: Path, service: str) -> None:
+    """Print the key of a cloud service (made on first use), e.g. odps.aliyuncs.com.
+
+    A service's key can do nothing but assume roles whose trust policy names the service
+    ({"Principal": {"Service": ["odps.aliyuncs.com"]}}).
+    """
+    k = _admin(data_dir).service_key(service)
+    click.echo(f"AccessKeyId={k.access_key_id}\nAccessKeySecret={k.secret}")
+
+
 @key.command("list")
 @data_dir_option
 @click.argument("user_name")

@@ -208,7 +208,12 @@ class RpcApi:
 
     def _caller_identity(self, caller: Principal) -> dict[str, object]:
         account = self._sts.account_id
-        kinds = {Kind.OWNER: "Account", Kind.USER: "RAMUser", Kind.SESSION: "AssumedRoleUser"}
+        kinds = {
+            Kind.OWNER: "Account",
+            Kind.USER: "RAMUser",
+            Kind.SESSION: "AssumedRoleUser",
+            Kind.SERVICE: "Service",
+        }
         return {
             "AccountId": account,
             "Arn": caller_arn(caller, account),

@@ -168,7 +168,7 @@ class IdentityCatalog:
 
     def user_keys(self, user_name: str) -> list[AccessKey]:
         rows = self._c.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name "
+            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
             "FROM access_keys WHERE user_name = ? ORDER BY created_ms",
             (user_name,),
         )

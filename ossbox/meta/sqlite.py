@@ -204,7 +204,7 @@ class SqliteMeta:
 
     def _load_access_key(self, access_key_id: str) -> AccessKey | None:
         row = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name "
+            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
             "FROM access_keys WHERE access_key_id = ?",
             (access_key_id,),
         ).fetchone()
@@ -212,7 +212,7 @@ class SqliteMeta:
 
     def list_access_keys(self) -> list[AccessKey]:
         rows = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name "
+            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
             "FROM access_keys ORDER BY created_ms"
         ).fetchall()
         return [AccessKey(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
@@ -402,7 +402,7 @@ class SqliteTxn:
         self.changed_config = True
         self.c.execute(
             "INSERT INTO access_keys (access_key_id, secret, owner_id, is_root, created_ms, description, "
-            "user_name) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "user_name, service) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key.access_key_id,
                 key.secret,
@@ -411,6 +411,7 @@ class SqliteTxn:
                 key.created_ms,
                 key.description,
                 key.user_name,
+                key.service,
             ),
         )
 

@@ -22,6 +22,7 @@ class AccessKey:
     created_ms: int
     description: str = ""
     user_name: str | None = None  # None: a key of the account owner; else the RAM user's
+    service: str | None = None  # a cloud service's key (e.g. "odps.aliyuncs.com"): it may only assume roles
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ TARGET_TYPES = ("user", "group", "role")
 _USER_NAME = re.compile(r"^[A-Za-z0-9._@\-]{1,64}$")
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9.\-]{1,64}$")
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9\-]{1,128}$")
+_SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,127}$")
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -75,6 +76,28 @@ class IdentityAdmin:
 
         def op(txn: SqliteTxn) -> AccessKey:
             self._require(txn, "user", user_name)
+            txn.insert_access_key(key)
+            return key
+
+        return self.meta.write(op)
+
+    def service_key(self, service: str) -> AccessKey:
+        """The key a cloud service (e.g. "odps.aliyuncs.com") signs its AssumeRole calls with; made once."""
+        if not _SERVICE_NAME.match(service):
+            raise _error("InvalidParameter.ServiceName", f"{service!r} is not a service name.")
+
+        def op(txn: SqliteTxn) -> AccessKey:
+            row = txn.c.execute(
+                "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
+                "FROM access_keys WHERE service = ? ORDER BY created_ms LIMIT 1",
+                (service,),
+            ).fetchone()
+            if row is not None:
+                return AccessKey(row[0], row[1], row[2], bool(row[3]), *row[4:])
+            key_id, secret = new_key_pair()
+            key = AccessKey(
+                key_id, secret, self.owner_id, False, _now_ms(), f"service {service}", None, service
+            )
             txn.insert_access_key(key)
             return key
 

@@ -1,8 +1,10 @@
 -- ossbox metadata, version 5: identities and policies (RAM users, groups, roles, custom policies and their
 -- attachments), temporary credentials issued by AssumeRole, and bucket policies. Names of users, groups,
 -- roles and policies are case-insensitive, as in RAM.
--- user_name NULL: a key of the account owner.
+-- user_name NULL: a key of the account owner. service: set for the key of a cloud service (such as
+-- odps.aliyuncs.com) that may only assume roles whose trust policy names that service.
 ALTER TABLE access_keys ADD COLUMN user_name TEXT;
+ALTER TABLE access_keys ADD COLUMN service TEXT;
 
 CREATE TABLE ram_users (
     name       TEXT PRIMARY KEY COLLATE NOCASE,
