@@ -8,12 +8,16 @@ sessions: they are created on every AssumeRole and never change, so only the one
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ossbox.meta.types import AccessKey, RamGroup, RamPolicy, RamRole, RamUser, StsSession
 
 _SESSION_CACHE_MAX = 4096
+ACCESS_KEY_SELECT = (
+    "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
+    "FROM access_keys "
+)
 _ROLE_COLS = "name, role_id, trust_policy, max_session_s, created_ms, comment"
 _SESSION_COLS = (
     "access_key_id, secret, token_sha256, role_name, session_name, session_policy, caller_arn, "
@@ -21,6 +25,10 @@ _SESSION_COLS = (
 )
 # (policy name, its document if it is a custom policy; None for a system policy, resolved by auth)
 AttachedPolicy = tuple[str, str | None]
+
+
+def access_key_from_row(r: Sequence[Any]) -> AccessKey:
+    return AccessKey(r[0], r[1], r[2], bool(r[3]), *r[4:])
 
 
 class _Txn(Protocol):
@@ -167,12 +175,8 @@ class IdentityCatalog:
         return [r[0] for r in rows]
 
     def user_keys(self, user_name: str) -> list[AccessKey]:
-        rows = self._c.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
-            "FROM access_keys WHERE user_name = ? ORDER BY created_ms",
-            (user_name,),
-        )
-        return [AccessKey(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+        rows = self._c.execute(ACCESS_KEY_SELECT + "WHERE user_name = ? ORDER BY created_ms", (user_name,))
+        return [access_key_from_row(r) for r in rows]
 
 
 class IdentityWriter:
@@ -199,6 +203,12 @@ class IdentityWriter:
 
     def policy_exists(self, name: str) -> bool:
         return self._exists("ram_policies", name)
+
+    def service_key(self, service: str) -> AccessKey | None:
+        row = self._txn.c.execute(
+            ACCESS_KEY_SELECT + "WHERE service = ? ORDER BY created_ms LIMIT 1", (service,)
+        ).fetchone()
+        return None if row is None else access_key_from_row(row)
 
     def insert_user(self, user: RamUser) -> None:
         self._exec(

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
-from ossbox.meta.identities import IdentityCatalog, IdentityWriter
+from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityWriter, access_key_from_row
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.types import (
     AccessKey,
@@ -203,19 +203,12 @@ class SqliteMeta:
             return key
 
     def _load_access_key(self, access_key_id: str) -> AccessKey | None:
-        row = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
-            "FROM access_keys WHERE access_key_id = ?",
-            (access_key_id,),
-        ).fetchone()
-        return None if row is None else AccessKey(row[0], row[1], row[2], bool(row[3]), *row[4:])
+        row = self._read.execute(ACCESS_KEY_SELECT + "WHERE access_key_id = ?", (access_key_id,)).fetchone()
+        return None if row is None else access_key_from_row(row)
 
     def list_access_keys(self) -> list[AccessKey]:
-        rows = self._read.execute(
-            "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
-            "FROM access_keys ORDER BY created_ms"
-        ).fetchall()
-        return [AccessKey(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+        rows = self._read.execute(ACCESS_KEY_SELECT + "ORDER BY created_ms").fetchall()
+        return [access_key_from_row(r) for r in rows]
 
     def get_bucket(self, name: str) -> Bucket | None:
         """Cached: nearly every request asks."""

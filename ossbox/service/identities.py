@@ -87,13 +87,9 @@ class IdentityAdmin:
             raise _error("InvalidParameter.ServiceName", f"{service!r} is not a service name.")
 
         def op(txn: SqliteTxn) -> AccessKey:
-            row = txn.c.execute(
-                "SELECT access_key_id, secret, owner_id, is_root, created_ms, description, user_name, service "
-                "FROM access_keys WHERE service = ? ORDER BY created_ms LIMIT 1",
-                (service,),
-            ).fetchone()
-            if row is not None:
-                return AccessKey(row[0], row[1], row[2], bool(row[3]), *row[4:])
+            found = txn.identities.service_key(service)
+            if found is not None:
+                return found
             key_id, secret = new_key_pair()
             key = AccessKey(
                 key_id, secret, self.owner_id, False, _now_ms(), f"service {service}", None, service
