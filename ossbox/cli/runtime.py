@@ -21,7 +21,7 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
-from ossbox.cli.tables import open_table_service
+from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
@@ -30,7 +30,7 @@ from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service.committer import Committer
 from ossbox.service.identities import new_key_pair
-from ossbox.service.storage import Storage, now_ms
+from ossbox.service.storage import Storage
 
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
@@ -134,8 +134,14 @@ async def serve_worker(
     authorizer = Authorizer(
         Identities(ids.user, ids.user_policies, ids.role_policies, ids.bucket_policy), account_id, cfg.region
     )
-    resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, now_ms)
-    sts = Sts(authorizer, ids.role, storage.store_sts_session, now_ms)
+    # The clock of temporary credentials, shifted by OSSBOX_CLOCK_OFFSET_S like the table service's (tests).
+    offset_ms = int(float(os.environ.get(CLOCK_OFFSET_ENV) or 0) * 1000)
+
+    def sts_clock() -> int:
+        return int(time.time() * 1000) + offset_ms
+
+    resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, sts_clock)
+    sts = Sts(authorizer, ids.role, storage.store_sts_session, sts_clock)
     app = OssApp(
         storage,
         Authenticator(resolve, cfg.region),

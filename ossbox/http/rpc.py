@@ -150,9 +150,11 @@ class RpcApi:
             raise sts_error(400, "InvalidSignatureMethod", "SignatureMethod must be HMAC-SHA1.")
         _check_time(named["Timestamp"])
         cred = self._credential(named["AccessKeyId"], named.get("SecurityToken"))
-        expected = rpc_signing.v1_signature(cred.secret, rpc_signing.v1_string_to_sign(http.method, params))
+        string_to_sign = rpc_signing.v1_string_to_sign(http.method, params)
+        expected = rpc_signing.v1_signature(cred.secret, string_to_sign)
         if not hmac.compare_digest(expected, named["Signature"]):
-            raise _mismatch()
+            # As STS words it: aliyun-python-sdk-core compares the string after the colon with its own.
+            raise _mismatch(f" server string to sign is:{string_to_sign}")
         self._check_nonce(named.get("SignatureNonce", ""))
         return cred.principal
 
@@ -228,8 +230,9 @@ def _error(exc: OSSError, request_id: str) -> Response:
     return Response(exc.status, [_JSON], json.dumps(body).encode())
 
 
-def _mismatch() -> OSSError:
-    return sts_error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+def _mismatch(detail: str = "") -> OSSError:
+    message = "Specified signature is not matched with our calculation." + detail
+    return sts_error(400, "SignatureDoesNotMatch", message)
 
 
 def _check_time(value: str) -> None:
