@@ -4,7 +4,7 @@
 `fsspec.specs` entry point. docs/filesystem.md describes the options and the directory rules.
 """
 
-from ossbox.fs.config import OssConfig, load_config
-from ossbox.fs.filesystem import OssFileSystem
+from ossbox.fs.config import ConfigError, OssConfig, load_config
+from ossbox.fs.filesystem import OssFileSystem, mount_root
 
-__all__ = ["OssConfig", "OssFileSystem", "load_config"]
+__all__ = ["ConfigError", "OssConfig", "OssFileSystem", "load_config", "mount_root"]

@@ -85,7 +85,9 @@ class OssConfig:
     retries: int = 3
     connect_timeout: float = 60.0
     content_md5: bool = True
-    copy_threshold: int = GiB  # above this, a copy is parallel UploadPartCopy (OSS's CopyObject limit is 1 GiB)
+    copy_threshold: int = (
+        GiB  # above this, a copy is parallel UploadPartCopy (OSS's CopyObject limit is 1 GiB)
+    )
 
     def __post_init__(self) -> None:
         if self.threads < 1:
@@ -132,7 +134,7 @@ def parse_properties(text: str) -> dict[str, str]:
 
 
 def parse_size(value: str | int, name: str) -> int:
-    """Alluxio sizes: a byte count or a number with a unit (KB, MB, GB, TB are powers of 1024, as in Alluxio)."""
+    """Alluxio sizes: bytes, or a number with a unit (KB, MB, GB, TB: powers of 1024, as in Alluxio)."""
     if isinstance(value, int):
         return value
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*", value, re.IGNORECASE)
@@ -154,7 +156,17 @@ def parse_duration(value: str | float | int | None, name: str) -> float | None:
     if not m:
         raise ConfigError(f"{name}: cannot read {value!r} as a duration (examples: 30s, 5min, 1500ms)")
     unit = (m.group(2) or "ms").lower()
-    scale = {"ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400}
+    scale = {
+        "ms": 0.001,
+        "s": 1,
+        "sec": 1,
+        "m": 60,
+        "min": 60,
+        "h": 3600,
+        "hr": 3600,
+        "d": 86400,
+        "day": 86400,
+    }
     return float(m.group(1)) * scale[unit]
 
 

@@ -55,5 +55,5 @@ def translate(err: oss2.exceptions.OssError, path: str = "") -> OSError:
     """The built-in exception for an oss2 error on `path`; raise it `from err`."""
     if isinstance(err, oss2.exceptions.RequestError):
         return ConnectionError(errno.ECONNREFUSED, describe(err), path or None)
-    kind, num = _BY_CODE.get(err.code or "", None) or _BY_STATUS.get(err.status, (OSError, errno.EIO))
+    kind, num = _BY_CODE.get(err.code or "") or _BY_STATUS.get(err.status, (OSError, errno.EIO))
     return kind(num, describe(err), path or None)

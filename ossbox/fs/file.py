@@ -35,7 +35,9 @@ class OssFile(AbstractBufferedFile):  # type: ignore[misc]
         path = fs._strip_protocol(path)
         self.bucket_name, self.key = paths.split(path)
         if mode == "ab":
-            raise NotImplementedError("append is not supported (Hadoop's OSS contract: supports-append=false)")
+            raise NotImplementedError(
+                "append is not supported (Hadoop's OSS contract: supports-append=false)"
+            )
         if mode not in ("rb", "wb", "xb"):
             raise ValueError(f"unsupported mode {mode!r}: use rb, wb or xb")
         if not self.key:
@@ -82,7 +84,9 @@ class OssFile(AbstractBufferedFile):  # type: ignore[misc]
         if self._etag:
             headers["If-Match"] = self._etag  # the object changed under us -> fail, not mix versions
         try:
-            r = self.fs.bucket(self.bucket_name).get_object(self.key, byte_range=(start, end - 1), headers=headers)
+            r = self.fs.bucket(self.bucket_name).get_object(
+                self.key, byte_range=(start, end - 1), headers=headers
+            )
             return bytes(r.read())
         except oss2.exceptions.OssError as e:
             raise translate(e, self.path) from e

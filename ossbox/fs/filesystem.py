@@ -13,8 +13,8 @@ import contextlib
 import errno
 import os
 import threading
-from glob import has_magic
 from collections.abc import Iterator
+from glob import has_magic
 from typing import Any
 
 import oss2
@@ -22,7 +22,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK, Callback
 from fsspec.spec import AbstractFileSystem
 
 from ossbox.fs import paths
-from ossbox.fs.config import OssConfig, load_config
+from ossbox.fs.config import ConfigError, OssConfig, load_config
 from ossbox.fs.errors import translate
 from ossbox.fs.file import OssFile
 from ossbox.fs.multipart import MultipartWriter
@@ -42,7 +42,7 @@ def oss_errors(path: str = "") -> Iterator[None]:
         raise translate(e, path) from e
 
 
-class OssFileSystem(AbstractFileSystem):
+class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """fsspec filesystem for `oss://bucket/key` on any OSS endpoint (ossbox or Alibaba Cloud)."""
 
     protocol = ("oss",)
@@ -61,7 +61,14 @@ class OssFileSystem(AbstractFileSystem):
     ) -> None:
         fsspec_options = {k: options.pop(k) for k in list(options) if k in _FSSPEC_KEYS}
         super().__init__(**fsspec_options)
-        given = {"endpoint": endpoint, "key": key, "secret": secret, "token": token, "region": region, **options}
+        given = {
+            "endpoint": endpoint,
+            "key": key,
+            "secret": secret,
+            "token": token,
+            "region": region,
+            **options,
+        }
         self.config = config.with_options(**given) if config else load_config(given, properties)
         cfg = self.config
         if cfg.security_token:
@@ -249,13 +256,10 @@ class OssFileSystem(AbstractFileSystem):
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> list[Any]:
         path = self._strip_protocol(path)
         bucket, key = paths.split(path)
-        if not bucket:
-            entries = self._ls_buckets()
-        else:
-            entries = self._ls_dir(bucket, key)
-            if entries is None:
-                info = self.info(path)  # raises FileNotFoundError when nothing is there
-                entries = [info] if info["type"] == "file" else []
+        entries: list[Info] | None = self._ls_dir(bucket, key) if bucket else self._ls_buckets()
+        if entries is None:
+            info = self.info(path)  # raises FileNotFoundError when nothing is there
+            entries = [info] if info["type"] == "file" else []
         return entries if detail else [e["name"] for e in entries]
 
     def _ls_dir(self, bucket: str, key: str) -> list[Info] | None:
@@ -331,8 +335,13 @@ class OssFileSystem(AbstractFileSystem):
         names = sorted(out)
         return {n: out[n] for n in names} if detail else names
 
-    def du(self, path: str, total: bool = True, maxdepth: int | None = None, withdirs: bool = False, **kw: Any) -> Any:
-        sizes = {n: i["size"] for n, i in self.find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True).items()}
+    def du(
+        self, path: str, total: bool = True, maxdepth: int | None = None, withdirs: bool = False, **kw: Any
+    ) -> Any:
+        sizes = {
+            n: i["size"]
+            for n, i in self.find(path, maxdepth=maxdepth, withdirs=withdirs, detail=True).items()
+        }
         return sum(sizes.values()) if total else sizes
 
     # ------------------------------------------------------------------ directories
@@ -371,7 +380,9 @@ class OssFileSystem(AbstractFileSystem):
         self._check_no_file_ancestors(bucket, key)
         parent = paths.parent_key(key)
         if not create_parents and parent and not self.isdir(paths.join(bucket, parent)):
-            raise FileNotFoundError(errno.ENOENT, "parent directory does not exist", paths.join(bucket, parent))
+            raise FileNotFoundError(
+                errno.ENOENT, "parent directory does not exist", paths.join(bucket, parent)
+            )
         self._put_marker(bucket, key)
 
     def makedirs(self, path: str, exist_ok: bool = False) -> None:
@@ -469,13 +480,15 @@ class OssFileSystem(AbstractFileSystem):
             return
         server_copy(self, src_bucket, src_key, dst_bucket, dst_key, info["size"])
 
-    def mv(self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kw: Any) -> None:
+    def mv(
+        self, path1: Any, path2: Any, recursive: bool = False, maxdepth: int | None = None, **kw: Any
+    ) -> None:
         if isinstance(path1, list) or has_magic(str(path1)) or maxdepth is not None:
             super().mv(path1, path2, recursive=recursive, maxdepth=maxdepth, **kw)
             return
         self.rename(path1, path2)
 
-    def rename(self, path1: str, path2: str, **kwargs: Any) -> None:  # type: ignore[override]
+    def rename(self, path1: str, path2: str, **kwargs: Any) -> None:
         """Hadoop's rename: copy (in parallel for a tree), then delete the source."""
         src = self._strip_protocol(path1)
         dst = self._strip_protocol(path2)
@@ -513,7 +526,13 @@ class OssFileSystem(AbstractFileSystem):
         with cf.ThreadPoolExecutor(self.config.threads, thread_name_prefix="ossbox-rename") as pool:
             futures = [
                 pool.submit(
-                    server_copy, self, src_bucket, o.key, dst_bucket, dst_key + "/" + o.key[len(prefix) :], o.size
+                    server_copy,
+                    self,
+                    src_bucket,
+                    o.key,
+                    dst_bucket,
+                    dst_key + "/" + o.key[len(prefix) :],
+                    o.size,
                 )
                 for o in objects
                 if not o.key.endswith(paths.FOLDER_SUFFIX)
@@ -615,3 +634,15 @@ class OssFileSystem(AbstractFileSystem):
 
     def invalidate_cache(self, path: str | None = None) -> None:
         pass  # no listing cache: every call asks the endpoint
+
+
+def mount_root(properties: str | os.PathLike[str] | None = None, **options: Any) -> AbstractFileSystem:
+    """The directory named by `alluxio.dora.client.ufs.root` (oss://bucket/dir) as a filesystem of its own:
+    paths are relative to it, as Alluxio's root mount maps `/` to that directory."""
+    from fsspec.implementations.dirfs import DirFileSystem
+
+    fs = OssFileSystem(properties=properties, **options)
+    root = fs.config.root
+    if not root or not root.startswith("oss://") or not paths.split(root)[0]:
+        raise ConfigError("alluxio.dora.client.ufs.root must be set to oss://<bucket>[/<dir>]")
+    return DirFileSystem(path=paths.strip_protocol(root), fs=fs)

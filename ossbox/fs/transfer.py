@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from ossbox.fs.filesystem import OssFileSystem
 
 
-def server_copy(fs: OssFileSystem, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, size: int) -> None:
+def server_copy(
+    fs: OssFileSystem, src_bucket: str, src_key: str, dst_bucket: str, dst_key: str, size: int
+) -> None:
     """Copy an object inside OSS: CopyObject, or parallel UploadPartCopy above `copy_threshold`."""
     where = paths.join(src_bucket, src_key)
     dst = fs.bucket(dst_bucket)

@@ -127,7 +127,9 @@ class FaultProxy:
                 action = self.rule(m, t)
                 headers = _headers(head)
                 if action == "reset":
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    client.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     return
                 if action == "stall":
                     self._stop.wait()

@@ -49,7 +49,14 @@ def test_alluxio_folder_markers_and_bare_prefixes_are_directories(
     }
     assert [e["name"] for e in ofs.ls(f"{b}/alluxio")] == [f"{b}/alluxio/inner"]
     assert ofs.find(b, withdirs=True) == sorted(
-        [f"{b}/alluxio", f"{b}/alluxio/inner", f"{b}/bare", f"{b}/bare/deep", f"{b}/bare/deep/file.txt", f"{b}/top.txt"]
+        [
+            f"{b}/alluxio",
+            f"{b}/alluxio/inner",
+            f"{b}/bare",
+            f"{b}/bare/deep",
+            f"{b}/bare/deep/file.txt",
+            f"{b}/top.txt",
+        ]
     )
     # Deleting such a directory removes its `_$folder$` marker too.
     ofs.rm(f"{b}/alluxio", recursive=True)
@@ -57,7 +64,9 @@ def test_alluxio_folder_markers_and_bare_prefixes_are_directories(
     assert "alluxio_$folder$" not in keys(oss_bucket)
 
 
-def test_mkdir_on_or_under_a_file_fails_and_writes_nothing(ofs: OssFileSystem, oss_bucket: oss2.Bucket) -> None:
+def test_mkdir_on_or_under_a_file_fails_and_writes_nothing(
+    ofs: OssFileSystem, oss_bucket: oss2.Bucket
+) -> None:
     b = oss_bucket.bucket_name
     ofs.pipe_file(f"{b}/f", b"data")
     with pytest.raises(FileExistsError):

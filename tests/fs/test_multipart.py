@@ -62,7 +62,9 @@ def test_parallel_parts_reassemble_exactly(ofs: OssFileSystem, oss_bucket: oss2.
 
 @pytest.fixture
 def failing_part(server: ServerProcess) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(server.port, lambda m, t: "error" if m == "PUT" and "partNumber=3&" in t + "&" else None)
+    proxy = FaultProxy(
+        server.port, lambda m, t: "error" if m == "PUT" and "partNumber=3&" in t + "&" else None
+    )
     yield proxy.start()
     proxy.stop()
 
@@ -91,7 +93,9 @@ def test_put_file_failure_also_aborts(failing_part: FaultProxy, oss_bucket: oss2
 
 
 def test_a_part_past_the_timeout_aborts_the_upload(server: ServerProcess, oss_bucket: oss2.Bucket) -> None:
-    proxy = FaultProxy(server.port, lambda m, t: "stall" if m == "PUT" and "partNumber=2&" in t + "&" else None)
+    proxy = FaultProxy(
+        server.port, lambda m, t: "stall" if m == "PUT" and "partNumber=2&" in t + "&" else None
+    )
     proxy.start()
     try:
         fs = make_fs(proxy.endpoint, partition_size="5MB", threads=2, part_timeout="1s", connect_timeout=5)
