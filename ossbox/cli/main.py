@@ -141,5 +141,9 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
     click.echo(f"deleted {access_key_id}")
 
 
+from ossbox.cli.ossutil import register as _register_ossutil  # noqa: E402  (ls, cp, sync, ...: ossutil's habits)
+
+_register_ossutil(main)
+
 if __name__ == "__main__":
     main()
