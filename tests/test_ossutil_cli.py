@@ -216,10 +216,9 @@ def test_everyday_commands(server: ServerProcess, tmp_path: Path) -> None:
     url = json.loads(ok(run(ep, "presign", f"oss://{name}/dir/a.bin", "--json", "--timeout", "60")))["url"]
     assert requests.get(url, timeout=30).content == f.read_bytes()
     ok(run(ep, "mv", f"oss://{name}/dir/a.bin", f"oss://{name}/moved.bin"))
-    got = subprocess.run(
-        [sys.executable, "-m", "ossbox", "cat", f"oss://{name}/moved.bin", "-e", ep, "-i", ACCESS_KEY_ID, "-k",
-         ACCESS_KEY_SECRET], capture_output=True, timeout=60, check=True,
-    ).stdout  # fmt: skip
+    cat = [sys.executable, "-m", "ossbox", "cat", f"oss://{name}/moved.bin", "-e", ep]
+    cat += ["-i", ACCESS_KEY_ID, "-k", ACCESS_KEY_SECRET]
+    got = subprocess.run(cat, capture_output=True, timeout=60, check=True).stdout
     assert got == f.read_bytes()
     p = run(ep, "rb", f"oss://{name}")
     assert p.returncode == 1 and "not empty" in p.stderr

@@ -123,11 +123,13 @@ class OssFile(AbstractBufferedFile):  # type: ignore[misc]
                 if self._buf is None:
                     self._buf = self._writer.buffer()
                     self._filled = 0
-                take = min(n - pos, len(self._buf) - self._filled)
+                part_size = self._writer.part_size
+                take = min(n - pos, part_size - self._filled)
+                # Overwrites a reused buffer, or grows a new one (a slice past the end extends it).
                 self._buf[self._filled : self._filled + take] = view[pos : pos + take]
                 self._filled += take
                 pos += take
-                if self._filled == len(self._buf):
+                if self._filled == part_size:
                     self._writer.submit(self._buf, self._filled)
                     self._buf = None
         except BaseException:

@@ -594,8 +594,8 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
             with open(lpath, "rb") as f:
                 remaining = size
                 while remaining > 0:
-                    buf = writer.buffer()
-                    n = f.readinto(buf)
+                    buf = writer.buffer(remaining)
+                    n = f.readinto(memoryview(buf)[: min(remaining, writer.part_size)])
                     if not n:
                         raise OSError(errno.EIO, "local file shrank while it was read", lpath)
                     writer.submit(buf, n)

@@ -80,8 +80,12 @@ class MultipartWriter:
         self.crc = 0
 
     # ---------------------------------------------------------------- buffers
-    def buffer(self) -> bytearray:
-        """A part buffer to fill; blocks while all `threads` buffers are in use."""
+    def buffer(self, size: int | None = None) -> bytearray:
+        """A part buffer to fill; blocks while all `threads` buffers are in use.
+
+        A reused buffer is `partition_size` long (overwrite it); a new one is `size` long, or empty to be
+        grown by the caller (`buf[n:n + k] = data` does both), so a 4 KiB file never costs a 64 MiB buffer.
+        """
         self._check_open()
         if not self._free and self._allocated >= self.cfg.threads and self._held is not None:
             # Every buffer is taken and one holds part 1: more data means a multipart upload after all.
@@ -93,13 +97,16 @@ class MultipartWriter:
         if self._free:
             return self._free.pop()
         self._allocated += 1
-        return bytearray(self.part_size)
+        return bytearray(min(size, self.part_size)) if size else bytearray()
 
     def submit(self, buf: bytearray, size: int) -> None:
         """Hand back a buffer holding `size` bytes (a full part, or the last one)."""
         self._check_open()
         if size == 0:
-            self._free.append(buf)
+            if len(buf) == self.part_size:
+                self._free.append(buf)
+            else:
+                self._allocated -= 1
             return
         if self._next_number > MAX_PARTS:
             self.abort()
@@ -273,7 +280,10 @@ class MultipartWriter:
                 self.abort()
                 raise
             self._done.append(info)
-            self._free.append(part.buf)
+            if len(part.buf) == self.part_size:
+                self._free.append(part.buf)  # reuse: no fresh allocation (page faults) per part
+            else:
+                self._allocated -= 1
             if self.on_part_done:
                 self.on_part_done(part.size)
 
