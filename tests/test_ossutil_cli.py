@@ -266,3 +266,14 @@ def test_big_file_copy_resumes_after_a_failure(
         assert hashlib.md5(bucket.get_object("big.bin").read()).digest() == hashlib.md5(data).digest()
     finally:
         proxy.stop()
+
+
+def test_cleanup_aborts_stale_uploads(server: ServerProcess, bucket: oss2.Bucket) -> None:
+    stale = bucket.init_multipart_upload("stale").upload_id
+    time.sleep(2.1)
+    fresh = bucket.init_multipart_upload("fresh").upload_id
+    out = json.loads(
+        ok(run(server.endpoint, "cleanup", f"oss://{bucket.bucket_name}", "--older-than", "2s", "--json"))
+    )
+    assert [u["upload_id"] for u in out] == [stale]
+    assert [u.upload_id for u in oss2.MultipartUploadIterator(bucket)] == [fresh]

@@ -116,3 +116,14 @@ def test_ufs_root_mount(server: ServerProcess, oss_bucket: object, tmp_path: Pat
     p.write_text(f"fs.oss.endpoint={server.endpoint}\n")
     with pytest.raises(ConfigError, match=r"ufs\.root"):
         mount_root(str(p))
+
+
+def test_filesystem_pickles_for_distributed_workers(server: ServerProcess, oss_bucket: object) -> None:
+    import pickle
+
+    fs = OssFileSystem(endpoint=server.endpoint, key=ACCESS_KEY_ID, secret=ACCESS_KEY_SECRET, threads=3)
+    clone = pickle.loads(pickle.dumps(fs))
+    assert clone.config == fs.config
+    name = oss_bucket.bucket_name  # type: ignore[attr-defined]
+    clone.pipe_file(f"{name}/p", b"from a worker")
+    assert fs.cat_file(f"{name}/p") == b"from a worker"

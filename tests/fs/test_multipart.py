@@ -13,7 +13,6 @@ from collections.abc import Iterator
 import oss2
 import pytest
 
-from ossbox.fs import OssFileSystem
 from ossbox.fs.cleaner import abort_stale_uploads
 from tests.fs.conftest import make_fs
 from tests.fs.fault_proxy import FaultProxy
@@ -48,7 +47,11 @@ def test_one_part_is_one_put_object(server: ServerProcess, oss_bucket: oss2.Buck
     assert oss_bucket.get_object("empty").read() == b""
 
 
-def test_parallel_parts_reassemble_exactly(ofs: OssFileSystem, oss_bucket: oss2.Bucket) -> None:
+@pytest.mark.parametrize("content_md5", [False, True])
+def test_parallel_parts_reassemble_exactly(
+    server: ServerProcess, oss_bucket: oss2.Bucket, content_md5: bool
+) -> None:
+    ofs = make_fs(server.endpoint, partition_size="5MB", threads=4, content_md5=content_md5)
     b = oss_bucket.bucket_name
     data = os.urandom(23 * MiB + 12345)  # 5 parts of 5 MB, the last one short
     with ofs.open(f"{b}/multi", "wb") as f:
