@@ -79,6 +79,11 @@ def section_large(
     res.add("ceiling", f"{label} GET, curl presigned (best of {reps})", ceiling_get, "MB/s",
             note="all: " + ", ".join(f"{x:.0f}" for x in gets))  # fmt: skip
     server.bucket("bench").delete_object("ceiling")
+    part_bytes = ob_size(part)
+    for t in (1, 8):
+        rate = curl_parts(server, work, size, part_bytes, t)
+        res.add("ceiling", f"{label} as {part} parts, {t} parallel curl UploadPart", rate, "MB/s",
+                note=f"{100 * rate / ceiling_put:.0f}% of one curl PUT: the server's own multipart rate")  # fmt: skip
     ratios: dict[str, float] = {}
     chunk = os.urandom(4 * MiB)
     for t in THREADS:
@@ -100,6 +105,37 @@ def section_large(
         ratios[f"down{t}"] = down / ceiling_get
     big.unlink()
     return ratios
+
+
+def ob_size(text: str) -> int:
+    from ossbox.fs.config import parse_size
+
+    return parse_size(text, "--part-size")
+
+
+def curl_parts(server: ob.Server, work: Path, size: int, part_bytes: int, threads: int) -> float:
+    """The server's multipart ceiling: presigned UploadPart requests sent by `threads` curls at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    part_file = work / "part.bin"
+    ob.make_big_file(part_file, part_bytes)
+    b = server.bucket("bench", crc=False)
+    upload_id = b.init_multipart_upload("ceiling-parts").upload_id
+    urls = [
+        server.url(
+            ob.v1_presign(
+                "PUT", "bench", "ceiling-parts", params={"uploadId": upload_id, "partNumber": str(i)}
+            )
+        )
+        for i in range(1, size // part_bytes + 1)
+    ]
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda u: ob.curl_put(u, part_file), urls))
+    elapsed = time.perf_counter() - t0
+    b.abort_multipart_upload("ceiling-parts", upload_id)
+    part_file.unlink()
+    return len(urls) * part_bytes / elapsed / 1e6
 
 
 def make_small_tree(root: Path, n: int) -> None:

@@ -81,6 +81,7 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._session = oss2.Session(pool_size=max(cfg.threads, cfg.read_threads) + 8)
         self._buckets: dict[str, oss2.Bucket] = {}
         self._lock = threading.Lock()
+        self._collecting = threading.local()  # see _batched
 
     # ------------------------------------------------------------------ SDK objects
     def bucket(self, name: str) -> oss2.Bucket:
@@ -578,6 +579,8 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         """Upload a local file: parts read straight into the writer's buffers (no copies, no temp files)."""
+        if self._collected(lpath, rpath, {"callback": callback, "mode": mode, **kwargs}):
+            return
         rpath = self._strip_protocol(rpath)
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
@@ -614,6 +617,8 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         """Download with parallel ranged GETs into the local file; the whole-object CRC-64 is checked."""
+        if self._collected(rpath, lpath, {"callback": callback, "outfile": outfile, **kwargs}):
+            return
         rpath = self._strip_protocol(rpath)
         info = self.info(rpath)
         if info["type"] == "directory":
@@ -625,6 +630,33 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if parent:
                 os.makedirs(parent, exist_ok=True)
         download_to_file(self, bucket, key, info, lpath, callback, outfile)
+
+    # fsspec's put() and get() expand the paths, then call put_file/get_file one at a time. Run that expansion
+    # as is, collect the calls, and make them `threads` at a time: many small files are latency-bound.
+    def put(self, lpath: Any, rpath: Any, recursive: bool = False, **kwargs: Any) -> None:
+        self._batched(super().put, "put_file", lpath, rpath, recursive=recursive, **kwargs)
+
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False, **kwargs: Any) -> None:
+        self._batched(super().get, "get_file", rpath, lpath, recursive=recursive, **kwargs)
+
+    def _batched(self, expand: Any, method: str, src: Any, dst: Any, **kwargs: Any) -> None:
+        calls: list[tuple[str, str, dict[str, Any]]] = []
+        self._collecting.calls = calls
+        try:
+            expand(src, dst, **kwargs)
+        finally:
+            self._collecting.calls = None
+        run = getattr(self, method)  # safe in any order: both create what a path needs (exist_ok)
+        with cf.ThreadPoolExecutor(self.config.threads, thread_name_prefix="ossbox-batch") as pool:
+            for fut in [pool.submit(run, a, b, **kw) for a, b, kw in calls]:
+                fut.result()
+
+    def _collected(self, a: str, b: str, kwargs: dict[str, Any]) -> bool:
+        calls = getattr(self._collecting, "calls", None)
+        if calls is None:
+            return False
+        calls.append((a, b, kwargs))
+        return True
 
     def sign(self, path: str, expiration: int = 3600, **kwargs: Any) -> str:
         """A presigned URL (GET unless method= is given)."""
