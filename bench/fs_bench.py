@@ -83,7 +83,7 @@ def section_large(
     for t in (1, 8):
         rate = curl_parts(server, work, size, part_bytes, t)
         res.add("ceiling", f"{label} as {part} parts, {t} parallel curl UploadPart", rate, "MB/s",
-                note=f"{100 * rate / ceiling_put:.0f}% of one curl PUT: the server's own multipart rate")  # fmt: skip
+                note=f"{100 * rate / ceiling_put:.0f}% of one curl PUT: the server's own rate")  # fmt: skip
     ratios: dict[str, float] = {}
     chunk = os.urandom(4 * MiB)
     for t in THREADS:
@@ -212,8 +212,12 @@ def section_small(
     )
     fs = ossbox_fs(server)
     rate(
-        "ossbox.fs put(recursive=True) (fsspec's loop)",
+        "ossbox.fs put(recursive=True) (8 threads)",
         timed(lambda: fs.put(str(src) + "/", "bench/fsput/", recursive=True)),
+    )
+    rate(
+        "ossbox.fs get(recursive=True) (8 threads)",
+        timed(lambda: fs.get("bench/fsput/", str(work / "fs-down") + "/", recursive=True)),
     )
     if with_ossfs:
         py = ossfs_python(work)
