@@ -7,13 +7,12 @@ import io
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import oss2
 from fsspec.spec import AbstractBufferedFile
 
 from ossbox.fs import paths
 from ossbox.fs.config import MAX_PART
-from ossbox.fs.errors import translate
 from ossbox.fs.multipart import MultipartWriter
+from ossbox.fs.transfer import fetch_range
 
 if TYPE_CHECKING:
     from ossbox.fs.filesystem import OssFileSystem
@@ -77,19 +76,10 @@ class OssFile(AbstractBufferedFile):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ reading
     def _fetch_range(self, start: int, end: int) -> bytes:
-        end = min(end, self.size)
-        if start >= end:
-            return b""
-        headers = {"x-oss-range-behavior": "standard"}
-        if self._etag:
-            headers["If-Match"] = self._etag  # the object changed under us -> fail, not mix versions
-        try:
-            r = self.fs.bucket(self.bucket_name).get_object(
-                self.key, byte_range=(start, end - 1), headers=headers
-            )
-            return bytes(r.read())
-        except oss2.exceptions.OssError as e:
-            raise translate(e, self.path) from e
+        # Pinned to the ETag seen at open (If-Match): an object replaced mid-read fails, never mixes versions.
+        return fetch_range(
+            self.fs, self.bucket_name, self.key, start, min(end, self.size), self._etag, self.path
+        )
 
     def seek(self, loc: int, whence: int = 0) -> int:
         if self.readable():

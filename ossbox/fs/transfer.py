@@ -112,7 +112,7 @@ def download_to_file(
     if outfile is not None:
         crc = 0
         for start, end in ranges:
-            data = _fetch(fs, bucket, key, start, end, etag, where)
+            data = fetch_range(fs, bucket, key, start, end, etag, where)
             outfile.write(data)
             crc = crc64_combine(crc, crc64(data), len(data))
             callback.relative_update(len(data))
@@ -170,7 +170,9 @@ def _fetch_view(
         raise translate(e, where) from e
 
 
-def _fetch(fs: OssFileSystem, bucket: str, key: str, start: int, end: int, etag: str, where: str) -> bytes:
+def fetch_range(
+    fs: OssFileSystem, bucket: str, key: str, start: int, end: int, etag: str, where: str
+) -> bytes:
     return bytes(_fetch_view(fs, bucket, key, start, end, etag, where))
 
 

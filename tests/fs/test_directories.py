@@ -226,3 +226,17 @@ def test_exception_inside_with_leaves_no_object(ofs: OssFileSystem, oss_bucket: 
         raise RuntimeError("caller failed")
     assert not ofs.exists(f"{b}/partial")
     assert list(oss2.MultipartUploadIterator(oss_bucket)) == []
+
+
+def test_a_file_replaced_mid_read_fails_instead_of_mixing_versions(
+    ofs: OssFileSystem, oss_bucket: oss2.Bucket
+) -> None:
+    b = oss_bucket.bucket_name
+    old = os.urandom(3 << 20)
+    oss_bucket.put_object("v", old)
+    with ofs.open(f"{b}/v", "rb", block_size=1 << 20) as f:
+        assert f.read(1000) == old[:1000]
+        oss_bucket.put_object("v", os.urandom(3 << 20))
+        f.seek(2 << 20)
+        with pytest.raises(OSError):
+            f.read(1000)
