@@ -22,7 +22,7 @@ import anycrc
 import oss2
 
 from ossbox.fs.config import OssConfig
-from ossbox.fs.errors import translate
+from ossbox.fs.errors import describe, translate
 
 log = logging.getLogger("ossbox.fs")
 _CRC = anycrc.Model("CRC64-XZ")
@@ -166,7 +166,9 @@ class MultipartWriter:
                     break
                 except oss2.exceptions.OssError as e:
                     if attempt == self.cfg.retries:
-                        log.warning("could not abort upload %s of %s: %s", self.upload_id, self.key, e)
+                        log.warning(
+                            "could not abort upload %s of %s: %s", self.upload_id, self.key, describe(e)
+                        )
                     time.sleep(0.2 * (attempt + 1))
 
     # ---------------------------------------------------------------- internals

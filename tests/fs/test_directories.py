@@ -76,8 +76,8 @@ def test_mkdir_on_or_under_a_file_fails_and_writes_nothing(
     with pytest.raises(NotADirectoryError):
         ofs.makedirs(f"{b}/f/sub/deeper", exist_ok=True)
     assert keys(oss_bucket) == ["f"]
+    ofs.mkdir(f"{b}/dir")
     with pytest.raises(IsADirectoryError):
-        ofs.mkdir(f"{b}/dir")
         ofs.open(f"{b}/dir", "wb")
 
 
