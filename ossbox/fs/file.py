@@ -148,19 +148,38 @@ class OssFile(AbstractBufferedFile):  # type: ignore[misc]
             return
         assert self._writer is not None
         try:
-            if self._whole is not None:
+            if self._whole is not None and self.autocommit:
                 self._writer.put_whole(self._whole.getbuffer())
                 self._whole = None
                 return
             if self._buf is not None:
                 self._writer.submit(self._buf, self._filled)
                 self._buf = None
-            self._writer.finish()
+            if self.autocommit:
+                self._writer.finish()
+            else:
+                self._writer.drain()  # in a transaction: the object appears only at commit()
         except BaseException:
             self._abort()
             raise
         finally:
             self.closed = True
+
+    def commit(self) -> None:
+        """Make the object appear (fsspec transactions call this for files opened with autocommit=False)."""
+        if self._writer is None or self.autocommit:
+            return
+        if self._whole is not None:
+            self._writer.put_whole(self._whole.getbuffer())
+            self._whole = None
+        else:
+            self._writer.finish()
+
+    def discard(self) -> None:
+        """Abort: nothing of this file appears (the transaction failed or was cancelled)."""
+        if self._writer is not None:
+            self._writer.abort()
+        self._whole = None
 
     def __exit__(
         self,

@@ -555,7 +555,15 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
         cache_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> OssFile:
-        return OssFile(self, path, mode, block_size=block_size, cache_options=cache_options, **kwargs)
+        return OssFile(
+            self,
+            path,
+            mode,
+            block_size=block_size,
+            cache_options=cache_options,
+            autocommit=autocommit,
+            **kwargs,
+        )
 
     def cat_file(self, path: str, start: int | None = None, end: int | None = None, **kwargs: Any) -> bytes:
         path = self._strip_protocol(path)

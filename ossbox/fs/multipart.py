@@ -124,6 +124,16 @@ class MultipartWriter:
             self._held = None
         self._start(part)
 
+    def drain(self) -> None:
+        """Wait until every submitted part is uploaded, without completing (for commit-later writes)."""
+        self._check_open()
+        try:
+            while self._inflight:
+                self._wait_one()
+        except BaseException:
+            self.abort()
+            raise
+
     def finish(self) -> str:
         """Complete the object; returns its ETag. Aborts and raises on any failure."""
         self._check_open()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import oss2
 import pytest
 
+from ossbox.fs import OssFileSystem
 from ossbox.fs.cleaner import abort_stale_uploads
 from tests.fs.conftest import make_fs
 from tests.fs.fault_proxy import FaultProxy
@@ -173,3 +174,24 @@ def test_cleaner_aborts_only_stale_uploads(oss_bucket: oss2.Bucket) -> None:
     done = abort_stale_uploads(oss_bucket, older_than=2)
     assert [s.key for s in done] == ["old"]
     assert uploads(oss_bucket) == [fresh]
+
+
+def test_transaction_commits_every_file_at_the_end_or_none(
+    ofs: OssFileSystem, oss_bucket: oss2.Bucket
+) -> None:
+    b = oss_bucket.bucket_name
+    big = os.urandom(12 * MiB)  # three parts: uploaded at close, completed only at commit
+    with ofs.transaction:
+        with ofs.open(f"{b}/t/big", "wb") as f:
+            f.write(big)
+        ofs.pipe_file(f"{b}/t/small", b"small")
+        assert not oss_bucket.object_exists("t/big") and not oss_bucket.object_exists("t/small")
+    assert oss_bucket.get_object("t/big").read() == big
+    assert oss_bucket.get_object("t/small").read() == b"small"
+    with pytest.raises(RuntimeError), ofs.transaction:
+        with ofs.open(f"{b}/u/big", "wb") as f:
+            f.write(big)
+        ofs.pipe_file(f"{b}/u/small", b"small")
+        raise RuntimeError("the job failed")
+    assert not oss_bucket.object_exists("u/big") and not oss_bucket.object_exists("u/small")
+    assert uploads(oss_bucket) == []
