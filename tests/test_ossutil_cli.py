@@ -206,6 +206,8 @@ def test_everyday_commands(server: ServerProcess, tmp_path: Path) -> None:
     f = tmp_path / "a.bin"
     f.write_bytes(os.urandom(3000))
     ok(run(ep, "cp", str(f), f"oss://{name}/dir/"))
+    again = json.loads(ok(run(ep, "cp", "-u", str(f), f"oss://{name}/dir/", "--json")))
+    assert again["ok"] == 0  # -u: the object is as new as the file
     listing = json.loads(ok(run(ep, "ls", f"oss://{name}", "--json")))
     assert [o["key"] for o in listing["objects"]] == ["dir/a.bin"]
     stat = json.loads(ok(run(ep, "stat", f"oss://{name}/dir/a.bin", "--json")))

@@ -292,6 +292,8 @@ def _copy(
         jobs = copying.plan_tree(src_t, dst_t, entries)
     else:
         jobs = [_single_job(s, src_t, dst_t)]
+        if update and not _single_needs_copy(s, jobs[0]):
+            jobs = []
     outcome = copying.Copier(s.fs, settings).run(jobs, "moving" if move else "copying")
     if move:
         _delete_sources(s, [j for j in jobs if (j, "") not in outcome.failed], outcome)
@@ -332,6 +334,26 @@ def _single_job(s: Session, src: str | OssUrl, dst: str | OssUrl) -> Any:
         return Job("download", src.path, local, info["size"], info["LastModified"])
     key = dst.key + src.key.rsplit("/", 1)[-1] if (not dst.key or dst.key.endswith("/")) else dst.key
     return Job("copy", src.path, paths.join(dst.bucket, key), info["size"])
+
+
+def _single_needs_copy(s: Session, job: Any) -> bool:
+    """-u for one file: copy only when the destination is missing, of another size, or older."""
+    from ossbox.cli.copying import Entry, needs_sync
+
+    def entry(where: str, remote: bool) -> Any:
+        if remote:
+            info = s.fs._info_or_none(where)
+            if info is None or info["type"] != "file":
+                return None
+            return Entry("", info["size"], info["LastModified"], info.get("ETag", ""))
+        if not os.path.isfile(where):
+            return None
+        st = os.stat(where)
+        return Entry("", st.st_size, st.st_mtime)
+
+    src = entry(job.src, job.kind != "upload")
+    dst = entry(job.dst, job.kind != "download")
+    return src is None or needs_sync(src, dst, job.kind)
 
 
 def _delete_sources(s: Session, jobs: list[Any], outcome: Any) -> None:
