@@ -109,7 +109,14 @@ class OssConfig:
         return ep if "://" in ep else "https://" + ep
 
     def with_options(self, **options: Any) -> OssConfig:
-        return replace(self, **_coerce(options))
+        """A copy with some settings changed, named as options (`key`) or as fields (`access_key_id`)."""
+        fields = {OPTION_NAMES.get(k, k): v for k, v in options.items() if v is not None}
+        unknown = set(fields) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(
+                f"unknown option {sorted(unknown)[0]!r}; known: {', '.join(sorted(OPTION_NAMES))}"
+            )
+        return replace(self, **_coerce(fields))
 
 
 def parse_properties(text: str) -> dict[str, str]:

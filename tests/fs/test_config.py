@@ -127,3 +127,18 @@ def test_filesystem_pickles_for_distributed_workers(server: ServerProcess, oss_b
     name = oss_bucket.bucket_name  # type: ignore[attr-defined]
     clone.pipe_file(f"{name}/p", b"from a worker")
     assert fs.cat_file(f"{name}/p") == b"from a worker"
+
+
+def test_config_object_with_overrides() -> None:
+    base = load_config({"endpoint": "http://a:1", "threads": 2}, env={})
+    cfg = base.with_options(key="k", secret="s", threads=None, partition_size="8MB")
+    assert (cfg.access_key_id, cfg.access_key_secret, cfg.threads, cfg.partition_size) == (
+        "k",
+        "s",
+        2,
+        8 << 20,
+    )
+    with pytest.raises(ConfigError, match="unknown option"):
+        base.with_options(nonsense=1)
+    fs = OssFileSystem(config=base, key="k2", secret="s2", skip_instance_cache=True)
+    assert fs.config.access_key_id == "k2" and fs.config.endpoint == "http://a:1"
