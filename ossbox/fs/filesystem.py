@@ -497,12 +497,14 @@ class OssFileSystem(AbstractFileSystem):  # type: ignore[misc]
         dst_bucket, dst_key = paths.split(dst)
         if not src_key:
             raise OSError(errno.EINVAL, "cannot rename the root of a bucket", src)
+        if not dst_bucket:
+            raise OSError(errno.EINVAL, "the destination must be inside a bucket", dst)
         if src == dst:
             return
         if dst_bucket == src_bucket and dst_key.startswith(src_key + "/"):
             raise OSError(errno.EINVAL, "cannot rename a directory into its own subtree", dst)
         src_info = self.info(src)  # FileNotFoundError when missing
-        dst_info = self._info_or_none(dst) if dst_bucket else self._dir_info("")
+        dst_info = self._info_or_none(dst)
         if dst_info is not None:
             if dst_info["type"] == "file":
                 raise FileExistsError(errno.EEXIST, "destination exists", dst)

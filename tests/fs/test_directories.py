@@ -163,7 +163,12 @@ def test_rename_refusals(ofs: OssFileSystem, oss_bucket: oss2.Bucket) -> None:
     b = oss_bucket.bucket_name
     ofs.pipe_file(f"{b}/d/f", b"1")
     ofs.pipe_file(f"{b}/other", b"2")
-    for src, dst in [(b, f"{b}/x"), (f"{b}/d", f"{b}/d/inner"), (f"{b}/d", f"{b}/d/inner/deeper")]:
+    for src, dst in [
+        (b, f"{b}/x"),
+        (f"{b}/d", f"{b}/d/inner"),
+        (f"{b}/d", f"{b}/d/inner/deeper"),
+        (f"{b}/d", ""),
+    ]:
         with pytest.raises(OSError) as e:
             ofs.rename(src, dst)
         assert e.value.errno == errno.EINVAL, (src, dst)
