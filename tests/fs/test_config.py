@@ -142,3 +142,21 @@ def test_config_object_with_overrides() -> None:
         base.with_options(nonsense=1)
     fs = OssFileSystem(config=base, key="k2", secret="s2", skip_instance_cache=True)
     assert fs.config.access_key_id == "k2" and fs.config.endpoint == "http://a:1"
+
+
+def test_v4_signing_with_region_and_anonymous_reads(server: ServerProcess, oss_bucket: object) -> None:
+    import oss2
+
+    b: oss2.Bucket = oss_bucket  # type: ignore[assignment]
+    v4 = OssFileSystem(
+        endpoint=server.endpoint, key=ACCESS_KEY_ID, secret=ACCESS_KEY_SECRET, region="cn-hangzhou",
+        skip_instance_cache=True,
+    )  # fmt: skip
+    assert isinstance(v4._auth, oss2.AuthV4)
+    v4.pipe_file(f"{b.bucket_name}/v4.txt", b"signed with V4")
+    assert v4.cat_file(f"{b.bucket_name}/v4.txt") == b"signed with V4"
+    anon = OssFileSystem(config=load_config({"endpoint": server.endpoint}, env={}), skip_instance_cache=True)
+    with pytest.raises(PermissionError):
+        anon.cat_file(f"{b.bucket_name}/v4.txt")
+    b.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ)
+    assert anon.cat_file(f"{b.bucket_name}/v4.txt") == b"signed with V4"
