@@ -167,5 +167,9 @@ main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)
 
+from ossbox.cli.ossutil import register as _register_ossutil  # noqa: E402 - ossutil's habits: ls, cp, sync, ...
+
+_register_ossutil(main)
+
 if __name__ == "__main__":
     main()
