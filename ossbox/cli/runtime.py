@@ -149,7 +149,7 @@ async def serve_worker(
         RpcApi(sts, resolve, cfg.base_domains),
         cfg.base_domains,
     )
-    tables = open_table_service(cfg.data_dir, meta)
+    tables = open_table_service(cfg.data_dir, resolve, authorizer, cfg.region)
     state = ServerState()
     server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
     on_listening(server.sockets[0].getsockname()[1])
