@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ossbox.core.errors import OSSError
 from ossbox.core.names import validate_bucket_name
+from ossbox.http.oss import tagging
 from ossbox.http.oss.common import (
     ACLS,
     MAX_XML_BODY,
@@ -28,6 +29,9 @@ async def list_buckets(call: Call) -> Response:
     max_keys = int_param(q, "max-keys", 100, 1, 1000)
     assert call.principal is not None
     found = call.storage.meta.list_buckets(call.principal.owner_id, prefix, marker, max_keys)
+    if q.get("tag-key"):  # ListBuckets by tag: every bucket is looked at (an owner has at most 100)
+        every = call.storage.meta.list_buckets(call.principal.owner_id, prefix, marker, 1000)
+        found = tagging.filter_by_tag(call, every, q["tag-key"], q.get("tag-value"))[: max_keys + 1]
     truncated = len(found) > max_keys
     found = found[:max_keys]
     host = call.req.host
