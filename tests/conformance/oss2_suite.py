@@ -59,6 +59,8 @@ SUITE_FILES: tuple[str, ...] = (
     "test_sign",
     "test_exception_ec",
     "test_put_object_chunked",
+    "test_bucket",
+    "test_website",
 )
 
 AUTH_VERSIONS = ("v1", "v2", "v4")
