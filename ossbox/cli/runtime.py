@@ -221,6 +221,9 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        # A worker stopped before it said it was listening never will: wake the wait for that.
+        with contextlib.suppress(OSError):
+            os.write(ready_w, b"s" * cfg.workers)
 
     ready_r, ready_w = os.pipe()
     for number in range(cfg.workers):
@@ -229,8 +232,10 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
     signal.signal(signal.SIGINT, on_signal)
     with os.fdopen(ready_r, "rb", buffering=0) as ready:
         for _ in range(cfg.workers):
-            ready.read(1)
-        announce()
+            if ready.read(1) == b"s" or stopping:
+                break
+        if not stopping:
+            announce()
         while workers:
             try:
                 pid, status = os.wait()
