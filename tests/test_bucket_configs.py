@@ -516,3 +516,23 @@ def test_a_bound_domain_is_served_as_its_bucket(
     assert bucket.list_bucket_cname().cname == []
     gone = requests.get(f"{features_server.endpoint}/hello.txt", headers=host, timeout=10)
     assert error_code(gone) == "InvalidBucketName"  # path style again: "hello.txt" names no bucket
+
+
+def test_malformed_cname_requests_change_nothing(bucket: oss2.Bucket) -> None:
+    domain = f"{bucket.bucket_name}.keep.example.com"
+    bucket.put_bucket_cname(oss2.models.PutBucketCnameRequest(domain))
+    for comp, body in [
+        ("add", b"<BucketCnameConfiguration><Cname>"),
+        ("add", b"<BucketCnameConfiguration></BucketCnameConfiguration>"),
+        ("delete", b"<Other/>"),
+    ]:
+        params = {"cname": "", "comp": comp}
+        target, headers = signed_headers("POST", bucket.endpoint, bucket.bucket_name, params=params)
+        resp = requests.post(target, params=params, headers=headers, data=body, timeout=10)
+        assert (resp.status_code, error_code(resp)) == (400, "MalformedXML"), body
+    params = {"cname": "", "comp": "bogus"}
+    target, headers = signed_headers("POST", bucket.endpoint, bucket.bucket_name, params=params)
+    resp = requests.post(target, params=params, headers=headers, data=b"<x/>", timeout=10)
+    assert (resp.status_code, error_code(resp)) == (400, "InvalidArgument")
+    assert [c.domain for c in bucket.list_bucket_cname().cname] == [domain]
+    bucket.delete_bucket_cname(domain)
