@@ -409,6 +409,8 @@ def test_access_logs_are_written_into_the_target_bucket(
         )
         got = bucket.get_bucket_logging()
         assert (got.target_bucket, got.target_prefix) == (target.bucket_name, "access/")
+        info = v2.get_bucket_info(oss.GetBucketInfoRequest(bucket=bucket.bucket_name)).bucket_info
+        assert info.bucket_policy.log_bucket == target.bucket_name
         bucket.put_object("a.txt", b"12345")
         bucket.get_object("a.txt").read()
         assert (

@@ -236,7 +236,8 @@ def test_bucket_policy_statements_need_a_principal() -> None:
 
 
 def test_every_operation_is_checked_as_a_known_action() -> None:
-    from ossbox.protocol.request import _ROUTES
+    from ossbox.protocol.request import _BY_COMP, _ROUTES
 
-    for route in _ROUTES.values():
+    chosen_by_comp = [route for routes in _BY_COMP.values() for route in routes.values()]
+    for route in [*_ROUTES.values(), *chosen_by_comp]:
         assert route.action.lower() in KNOWN, route

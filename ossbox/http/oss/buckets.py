@@ -19,6 +19,7 @@ from ossbox.http.oss.common import (
 from ossbox.http.responses import xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
+from ossbox.protocol.configs import logging_status
 from ossbox.protocol.times import iso8601
 
 
@@ -122,7 +123,12 @@ async def get_bucket_info(call: Call) -> Response:
     )
     inner += owner_xml(b.owner_id) + grant_xml(b.acl)
     inner += "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
-    inner += "<BucketPolicy><LogBucket></LogBucket><LogPrefix></LogPrefix></BucketPolicy>"
+    logging = call.storage.meta.bucket_configs.get(b.name, "logging")
+    target = logging_status.load(logging) if logging else logging_status.LoggingStatus("", "")
+    inner += "<BucketPolicy>" + X.els(
+        [("LogBucket", target.target_bucket), ("LogPrefix", target.target_prefix)]
+    )
+    inner += "</BucketPolicy>"
     return xml("BucketInfo", f"<Bucket>{inner}</Bucket>")
 
 
