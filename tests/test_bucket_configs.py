@@ -419,12 +419,12 @@ def test_access_logs_are_written_into_the_target_bucket(
             ).status_code
             == 404
         )
-        lines = _log_objects(target, "access/", 4)
-        assert len(lines) == 4, lines  # GetBucketLogging, PutObject, GetObject, the anonymous 404
+        lines = _log_objects(target, "access/", 5)
+        assert len(lines) == 5, lines  # GetBucketLogging, GetBucketInfo, PutObject, GetObject, a 404
         names = [o.key for o in oss2.ObjectIterator(target, prefix="access/")]
         assert all(n.startswith(f"access/{bucket.bucket_name}20") for n in names), names
         by_op = {operation_of(line): line for line in lines}
-        assert set(by_op) == {"GetBucketLogging", "PutObject", "GetObject"}, lines
+        assert set(by_op) == {"GetBucketLogging", "GetBucketInfo", "PutObject", "GetObject"}, lines
         put, get = by_op["PutObject"], by_op["GetObject"]
         assert f'"PUT /{bucket.bucket_name}/a.txt HTTP/1.1" 200 0 ' in put
         assert f'"{bucket.bucket_name}" "a.txt"' in put
@@ -440,7 +440,7 @@ def test_access_logs_are_written_into_the_target_bucket(
         bucket.get_object("a.txt").read()
         time.sleep(1.0)
         # The DeleteBucketLogging call itself is logged; nothing after it.
-        assert len(_log_objects(target, "access/", 6, timeout=0)) == 5
+        assert len(_log_objects(target, "access/", 7, timeout=0)) == 6
     finally:
         bucket.delete_bucket_logging()
         empty_and_delete(target)
