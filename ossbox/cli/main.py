@@ -91,10 +91,26 @@ def main() -> None:
     f"core this process may use (at most {MAX_AUTO_WORKERS}) [env OSSBOX_WORKERS].",
 )
 @click.option(
+    "--access-log-flush-interval",
+    "access_log_flush_s",
+    envvar="OSSBOX_ACCESS_LOG_FLUSH_INTERVAL",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between deliveries of buffered access log lines (PutBucketLogging) into their target "
+    "buckets [env OSSBOX_ACCESS_LOG_FLUSH_INTERVAL].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
-    address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], workers: str, log_level: str
+    address: str,
+    data_dir: Path,
+    region: str,
+    base_domains: tuple[str, ...],
+    workers: str,
+    access_log_flush_s: float,
+    log_level: str,
 ) -> None:
     """Run the OSS server.
 
@@ -116,6 +132,7 @@ def server(
             root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
+            access_log_flush_s=access_log_flush_s,
         )
     )
 
