@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from ossbox.cli.druid import druid
-from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, new_key_pair, open_meta, run
+from ossbox.cli.lifecycle import lifecycle, test_clock
+from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, new_key_pair, open_meta, run, test_clock_requested
 from ossbox.meta.types import AccessKey
 
 DEFAULT_DATA_DIR = "./ossbox-data"
@@ -95,10 +96,35 @@ def main() -> None:
     f"core this process may use (at most {MAX_AUTO_WORKERS}) [env OSSBOX_WORKERS].",
 )
 @click.option(
+    "--restore-delay-seconds",
+    envvar="OSSBOX_RESTORE_DELAY_SECONDS",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Time a RestoreObject takes before an archived object is readable "
+    "[env OSSBOX_RESTORE_DELAY_SECONDS].",
+)
+@click.option(
+    "--lifecycle-interval-seconds",
+    envvar="OSSBOX_LIFECYCLE_INTERVAL_SECONDS",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between lifecycle passes (one process runs them); 0 turns them off; "
+    "`ossbox lifecycle run` runs one now [env OSSBOX_LIFECYCLE_INTERVAL_SECONDS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
-    address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], workers: str, log_level: str
+    address: str,
+    data_dir: Path,
+    region: str,
+    base_domains: tuple[str, ...],
+    workers: str,
+    restore_delay_seconds: float,
+    lifecycle_interval_seconds: float,
+    log_level: str,
 ) -> None:
     """Run the OSS server.
 
@@ -120,6 +146,9 @@ def server(
             root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
+            restore_delay_ms=int(restore_delay_seconds * 1000),
+            lifecycle_interval_s=lifecycle_interval_seconds,
+            test_clock=test_clock_requested(),
         )
     )
 
@@ -168,6 +197,8 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
 
 
 main.add_command(druid)
+main.add_command(lifecycle)
+main.add_command(test_clock)
 
 if __name__ == "__main__":
     main()

@@ -19,12 +19,14 @@ from typing import Any
 
 from ossbox.auth.authenticator import Authenticator
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.core.clock import Clock, OffsetClock, SystemClock
 from ossbox.http.app import OssApp
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service.committer import Committer
-from ossbox.service.storage import Storage
+from ossbox.service.lifecycle_runner import LifecycleRole, LifecycleRunner, run_periodically
+from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
 
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
@@ -40,6 +42,21 @@ class ServerConfig:
     root_key_id: str | None
     root_key_secret: str | None
     workers: int = 1
+    # How long a RestoreObject takes before the object is readable (real OSS: minutes to hours).
+    restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS
+    # Seconds between lifecycle passes (run by one process of the data directory); 0: never.
+    lifecycle_interval_s: float = 300.0
+    # OSSBOX_TEST_CLOCK=1: the storage clock honours the offset set by `ossbox test-clock`.
+    test_clock: bool = False
+
+
+def storage_clock(meta: SqliteMeta, test_clock: bool) -> Clock:
+    """The clock storage runs on: real time, or (tests only) real time plus the shared test offset."""
+    return OffsetClock(meta.clock_offset_ms) if test_clock else SystemClock()
+
+
+def test_clock_requested() -> bool:
+    return os.environ.get("OSSBOX_TEST_CLOCK", "") == "1"
 
 
 def open_meta(data_dir: Path) -> SqliteMeta:
@@ -115,11 +132,23 @@ async def serve_worker(
     meta = open_meta(cfg.data_dir)
     blobs = LocalBlobStore(cfg.data_dir)
     committer = Committer(meta, blobs)
-    storage = Storage(meta, blobs, committer, cfg.region)
+    storage = Storage(
+        meta,
+        blobs,
+        committer,
+        cfg.region,
+        clock=storage_clock(meta, cfg.test_clock),
+        restore_delay_ms=cfg.restore_delay_ms,
+    )
     app = OssApp(storage, Authenticator(meta.get_access_key, cfg.region), cfg.base_domains)
     state = ServerState()
     server = await serve(app, cfg.host, port, state, reuse_port=reuse_port)
     on_listening(server.sockets[0].getsockname()[1])
+    lifecycle = None
+    if cfg.lifecycle_interval_s > 0:
+        lifecycle = asyncio.create_task(
+            run_periodically(LifecycleRunner(storage), LifecycleRole(cfg.data_dir), cfg.lifecycle_interval_s)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -131,6 +160,10 @@ async def serve_worker(
     deadline = time.monotonic() + 10
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    if lifecycle is not None:
+        lifecycle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lifecycle
     committer.stop()
     storage.close()
     meta.close()

@@ -55,6 +55,13 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("POST", "object", "uploads"): Route("InitiateMultipartUpload", Access.OBJECT_WRITE),
     ("POST", "object", "uploadId"): Route("CompleteMultipartUpload", Access.OBJECT_WRITE),
     ("POST", "object", "append"): Route("AppendObject", Access.OBJECT_WRITE),
+    ("PUT", "bucket", "versioning"): Route("PutBucketVersioning", Access.BUCKET_OWNER),
+    ("GET", "bucket", "versioning"): Route("GetBucketVersioning", Access.BUCKET_OWNER),
+    ("GET", "bucket", "versions"): Route("ListObjectVersions", Access.BUCKET_READ),
+    ("PUT", "bucket", "lifecycle"): Route("PutBucketLifecycle", Access.BUCKET_OWNER),
+    ("GET", "bucket", "lifecycle"): Route("GetBucketLifecycle", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "lifecycle"): Route("DeleteBucketLifecycle", Access.BUCKET_OWNER),
+    ("POST", "object", "restore"): Route("RestoreObject", Access.OBJECT_WRITE),
 }
 
 # Sub-resources that select an operation, in the order they are tried.
@@ -69,6 +76,10 @@ _ROUTING_SUBRESOURCES = (
     "live",
     "delete",
     "objectMeta",
+    "versioning",
+    "versions",
+    "lifecycle",
+    "restore",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
@@ -77,17 +88,13 @@ _UNSUPPORTED = frozenset(
         "logging",
         "website",
         "cors",
-        "lifecycle",
         "referer",
-        "restore",
         "qos",
         "comp",
         "vod",
         "symlink",
         "tagging",
         "encryption",
-        "versions",
-        "versioning",
         "policy",
         "requestPayment",
         "qosInfo",

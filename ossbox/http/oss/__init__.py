@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ossbox.http.oss import buckets, listing, multipart, objects
+from ossbox.http.oss import archive, buckets, lifecycle, listing, multipart, objects, versioning
 from ossbox.http.oss.common import Call, Handler
 
 __all__ = ["HANDLERS", "Call", "Handler"]
@@ -35,4 +35,11 @@ HANDLERS: dict[str, Handler] = {
     "AbortMultipartUpload": multipart.abort_upload,
     "ListParts": multipart.list_parts,
     "ListMultipartUploads": multipart.list_uploads,
+    "PutBucketVersioning": versioning.put_bucket_versioning,
+    "GetBucketVersioning": versioning.get_bucket_versioning,
+    "ListObjectVersions": versioning.list_object_versions,
+    "PutBucketLifecycle": lifecycle.put_bucket_lifecycle,
+    "GetBucketLifecycle": lifecycle.get_bucket_lifecycle,
+    "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,
+    "RestoreObject": archive.restore_object,
 }

@@ -113,7 +113,7 @@ async def get_bucket_info(call: Call) -> Response:
             ("Region", b.region),
             ("ResourceGroupId", ""),
             ("Comment", ""),
-            ("Versioning", ""),
+            ("Versioning", b.versioning),
         ]
     )
     inner += owner_xml(b.owner_id) + grant_xml(b.acl)
