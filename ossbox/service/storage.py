@@ -328,7 +328,7 @@ class Storage:
             bucket = txn.get_bucket(obj.bucket)
             if bucket is None:
                 raise no_such_bucket(obj.bucket)
-            if forbid_overwrite and txn.get_object(obj.bucket, obj.key) is not None:
+            if forbid_overwrite and _would_overwrite(txn, bucket, obj.key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
             return Outcome(obj, versioning.install(txn, bucket, obj, obj.mtime_ms))
 
@@ -414,7 +414,7 @@ class Storage:
             src = self._copy_source(txn, src_bucket, src_key, src_version_id)
             check(src)
             self.check_readable(src)
-            if forbid_overwrite and txn.get_object(dst.name, dst_key) is not None:
+            if forbid_overwrite and _would_overwrite(txn, target, dst_key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
             now = self.now_ms()
             obj = _fresh_version(
@@ -475,6 +475,7 @@ class Storage:
                 acl=cur.acl if keep_acl else attrs.acl,
                 storage_class=attrs.storage_class or cur.storage_class,
                 mtime_ms=now,
+                restore=None,  # a copy: an archived object starts frozen again
             )
             if not row.versioning:
                 return Outcome(obj, txn.put_object(obj))
@@ -830,7 +831,7 @@ class Storage:
                         "Your proposed upload is smaller than the minimum allowed size.",
                         {"PartNumber": str(part.part_number), "MinSizeAllowed": str(MIN_PART_SIZE)},
                     )
-            if forbid_overwrite and txn.get_object(bucket.name, key) is not None:
+            if forbid_overwrite and _would_overwrite(txn, row, key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
             md5s = b"".join(bytes.fromhex(p.etag) for p in chosen)
             crc = 0
@@ -869,6 +870,11 @@ class Storage:
             return Outcome(None, txn.delete_upload(upload_id))
 
         await self.committer.commit(op)
+
+
+def _would_overwrite(txn: SqliteTxn, bucket: Bucket, key: str) -> bool:
+    """x-oss-forbid-overwrite: OSS ignores it in buckets with versioning (nothing is lost there)."""
+    return not bucket.versioning and txn.get_object(bucket.name, key) is not None
 
 
 def _fresh_version(o: ObjectMeta, **changes: object) -> ObjectMeta:
