@@ -130,7 +130,7 @@ class LifecycleRunner:
             if any(r.abort_uploads for r in rules):
                 await self._uploads(bucket, rules, report)
         if report.total():
-            log.info("lifecycle pass: %s", report)
+            log.info("lifecycle pass in process %d: %s", os.getpid(), report)
         return report
 
     # -------------------------------------------------------------------------------- current versions
