@@ -254,7 +254,7 @@ def copy_source(call: Call) -> tuple[str, str, str | None]:
         )
     version_id = None
     if "?" in raw:
-        name, sep, value = raw.partition("?")[2].partition("=")
+        name, _, value = raw.partition("?")[2].partition("=")
         if name != "versionId":
             raise invalid_argument("The copy source may only name a versionId.", "x-oss-copy-source", raw)
         version_id = unquote(value)
