@@ -131,23 +131,24 @@ def _upload_from_row(r: Sequence[Any]) -> Upload:
 
 
 def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
+    # Positional (in ObjectMeta's field order): measurably cheaper than keywords on every GET.
     return ObjectMeta(
-        bucket=r[0],
-        key=r[1],
-        size=r[2],
-        etag=r[3],
-        crc64=_to_u64(r[4]),
-        mtime_ms=r[5],
-        object_type=r[6],
-        storage_class=r[7],
-        acl=r[8],
-        content_type=r[9],
-        headers=_load_map(r[10]),
-        user_meta=_load_map(r[11]),
-        extents=_load_extents(r[12]),
-        version_id=r[13],
-        vseq=r[14],
-        restore=None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
+        r[0],  # bucket
+        r[1],  # key
+        r[2],  # size
+        r[3],  # etag
+        _to_u64(r[4]),  # crc64
+        r[5],  # mtime_ms
+        r[6],  # object_type
+        r[7],  # storage_class
+        r[8],  # acl
+        r[9],  # content_type
+        _load_map(r[10]),  # headers
+        _load_map(r[11]),  # user_meta
+        _load_extents(r[12]),  # extents
+        r[13],  # version_id
+        r[14],  # vseq
+        None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
     )
 
 

@@ -28,23 +28,20 @@ def _restore_info(o: ListedObject, now_ms: int) -> str:
 
 def _contents(listing: Listing, url: bool, owner: str | None, now_ms: int) -> str:
     out = []
+    owner_el = owner_xml(owner) if owner else ""
     for o in listing.objects:
-        out.append(
-            "<Contents>"
-            + X.els(
-                [
-                    ("Key", enc(o.key, url)),
-                    ("LastModified", iso8601(o.mtime_ms)),
-                    ("ETag", quoted_etag(o.etag)),
-                    ("Type", o.object_type),
-                    ("Size", o.size),
-                    ("StorageClass", o.storage_class),
-                ]
-            )
-            + ("" if o.restore_expiry_ms is None else _restore_info(o, now_ms))
-            + (owner_xml(owner) if owner else "")
-            + "</Contents>"
+        fields = X.els(
+            [
+                ("Key", enc(o.key, url)),
+                ("LastModified", iso8601(o.mtime_ms)),
+                ("ETag", quoted_etag(o.etag)),
+                ("Type", o.object_type),
+                ("Size", o.size),
+                ("StorageClass", o.storage_class),
+            ]
         )
+        restore = "" if o.restore_expiry_ms is None else _restore_info(o, now_ms)
+        out.append(f"<Contents>{fields}{restore}{owner_el}</Contents>")
     out += [
         f"<CommonPrefixes><Prefix>{X.esc(enc(p, url))}</Prefix></CommonPrefixes>" for p in listing.prefixes
     ]

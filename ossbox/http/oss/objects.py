@@ -132,7 +132,11 @@ def version_headers(call: Call, o: ObjectMeta) -> list[tuple[str, str]]:
 
 
 async def get_object(call: Call) -> Response:
-    o, body = _read_target(call, True)
+    bucket = call.bkt
+    if bucket.versioning or "versionId" in call.req.query:
+        o, body = _read_target(call, True)
+    else:
+        o, body = call.storage.head_with_body(bucket.name, call.key)
     _authorize_object_read(call, o)
     if o.storage_class in FROZEN_CLASSES:
         call.storage.check_readable(o)
@@ -143,7 +147,7 @@ async def get_object(call: Call) -> Response:
     standard = call.h.get("x-oss-range-behavior", "").lower() == "standard"
     rng = parse_range(call.h.get("range"), o.size, standard)
     headers = _overrides(call, object_headers(o))
-    if call.bkt.versioning or o.restore is not None:
+    if bucket.versioning or o.restore is not None:
         headers += version_headers(call, o)
     if rng is None:
         start, length, status = 0, o.size, 200
