@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -296,6 +297,15 @@ def _blob_files(data_dir: Path) -> set[str]:
     return {p.name for p in (data_dir / "blobs").glob("*/*")}
 
 
+def _blob_files_settle(data_dir: Path, count: int) -> set[str]:
+    """The blob files once `count` remain: the committer deletes unreferenced files right after it
+    answers, so a client can see the answer a moment before the file is gone."""
+    deadline = time.monotonic() + 10
+    while len(files := _blob_files(data_dir)) != count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return files
+
+
 def test_noncurrent_data_survives_restart_and_is_freed_when_deleted(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
@@ -314,10 +324,10 @@ def test_noncurrent_data_survives_restart_and_is_freed_when_deleted(tmp_path: Pa
             assert b.get_object("k", params={"versionId": vid}).read() == c
         for vid in ids:
             b.delete_object("k", params={"versionId": vid})
-        assert len(_blob_files(data_dir)) == 1  # the copy still holds the first one
+        assert len(_blob_files_settle(data_dir, 1)) == 1  # the copy still holds the first one
         assert b.get_object("copy").read() == contents[0]
         b.delete_object("copy", params={"versionId": b.head_object("copy").versionid})
-        assert _blob_files(data_dir) == set()
+        assert _blob_files_settle(data_dir, 0) == set()
         with sqlite3.connect(data_dir / "meta.sqlite3") as db:
             assert db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 0
         b.delete_bucket()
