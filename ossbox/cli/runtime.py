@@ -214,6 +214,9 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
+        # A stop during start-up: workers killed before they reported ready never will; release the wait.
+        with contextlib.suppress(OSError):
+            os.write(ready_w, b"!" * cfg.workers)
 
     ready_r, ready_w = os.pipe()
     for number in range(cfg.workers):
@@ -223,7 +226,8 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
     with os.fdopen(ready_r, "rb", buffering=0) as ready:
         for _ in range(cfg.workers):
             ready.read(1)
-        announce()
+        if not stopping:
+            announce()
         while workers:
             try:
                 pid, status = os.wait()
