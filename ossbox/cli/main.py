@@ -9,9 +9,10 @@ from pathlib import Path
 import click
 
 from ossbox.cli.druid import druid
+from ossbox.cli.lifecycle import lifecycle, test_clock
 from ossbox.cli.options import data_dir_option
 from ossbox.cli.ram import ram
-from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
+from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run, test_clock_requested
 from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
@@ -101,6 +102,24 @@ def main() -> None:
     "buckets [env OSSBOX_ACCESS_LOG_FLUSH_INTERVAL].",
 )
 @click.option(
+    "--restore-delay-seconds",
+    envvar="OSSBOX_RESTORE_DELAY_SECONDS",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Time a RestoreObject takes before an archived object is readable "
+    "[env OSSBOX_RESTORE_DELAY_SECONDS].",
+)
+@click.option(
+    "--lifecycle-interval-seconds",
+    envvar="OSSBOX_LIFECYCLE_INTERVAL_SECONDS",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between lifecycle passes (one process runs them); 0 turns them off; "
+    "`ossbox lifecycle run` runs one now [env OSSBOX_LIFECYCLE_INTERVAL_SECONDS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -110,6 +129,8 @@ def server(
     base_domains: tuple[str, ...],
     workers: str,
     access_log_flush_s: float,
+    restore_delay_seconds: float,
+    lifecycle_interval_seconds: float,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -133,6 +154,9 @@ def server(
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
             access_log_flush_s=access_log_flush_s,
+            restore_delay_ms=int(restore_delay_seconds * 1000),
+            lifecycle_interval_s=lifecycle_interval_seconds,
+            test_clock=test_clock_requested(),
         )
     )
 
@@ -187,6 +211,8 @@ main.add_command(tables)
 from ossbox.cli.ossutil import register as _register_ossutil  # noqa: E402 - ossutil's habits: ls, cp, sync, ...
 
 _register_ossutil(main)
+main.add_command(lifecycle)
+main.add_command(test_clock)
 
 if __name__ == "__main__":
     main()

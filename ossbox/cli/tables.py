@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ossbox.tables.storage import TableStorage
 
 TABLES_DB = "tables.sqlite3"
-# Shifts the table service's clock (cell timestamps, TTL) by this many seconds: for tests of expiry.
+# Tests: the server's test clock (cell timestamps, TTL, credentials' expiry, restores, lifecycle) starts this
+# many seconds ahead; see ossbox/core/clock.py.
 CLOCK_OFFSET_ENV = "OSSBOX_CLOCK_OFFSET_S"
 
 
@@ -36,7 +37,11 @@ class TableRuntime:
 
 
 def open_table_service(
-    data_dir: Path, resolve: CredentialResolver, authorizer: Authorizer, region: str
+    data_dir: Path,
+    resolve: CredentialResolver,
+    authorizer: Authorizer,
+    region: str,
+    now_ms: Callable[[], int],
 ) -> TableRuntime:
     """The table service, authenticating with the server's credentials (keys and STS tokens) and checking
     each call as the RAM action ots:<Api> on acs:ots:<region>:<account>:instance/<name>[/table/<table>]."""
@@ -44,10 +49,8 @@ def open_table_service(
     from ossbox.tables.app import TableApp
     from ossbox.tables.auth import Verifier
     from ossbox.tables.errors import auth_failed, no_permission
-    from ossbox.tables.service import TableService, wall_clock
+    from ossbox.tables.service import TableService
     from ossbox.tables.storage import TableStorage
-
-    now_ms = wall_clock(float(os.environ.get(CLOCK_OFFSET_ENV) or 0))
 
     def credential(access_key_id: str, token: str | None) -> tuple[str, object]:
         try:
