@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ossbox.cli.delivery import delivery
 from ossbox.cli.druid import druid
 from ossbox.cli.options import data_dir_option
 from ossbox.cli.ram import ram
@@ -163,6 +164,7 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
     click.echo(f"deleted {access_key_id}")
 
 
+main.add_command(delivery)
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)

@@ -21,6 +21,7 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.delivery import start_delivery
 from ossbox.cli.tables import open_table_service
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
@@ -146,13 +147,17 @@ async def serve_worker(
     tables = open_table_service(cfg.data_dir, meta)
     state = ServerState()
     server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
-    on_listening(server.sockets[0].getsockname()[1])
+    listening_port = server.sockets[0].getsockname()[1]
+    on_listening(listening_port)
+    delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if delivery is not None:  # first: a batch being written goes on through this server
+        await asyncio.to_thread(delivery.stop)
     state.stopping = True
     server.close()
     deadline = time.monotonic() + 10

@@ -14,7 +14,10 @@ from ossbox.cli.options import data_dir_option
 from ossbox.meta.sqlite import SqliteMeta
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ossbox.tables.app import TableApp
+    from ossbox.tables.delivery import DeliveryApi
     from ossbox.tables.storage import TableStorage
 
 TABLES_DB = "tables.sqlite3"
@@ -28,8 +31,11 @@ class TableRuntime:
 
     app: TableApp
     storage: TableStorage
+    now_ms: Callable[[], int]
+    delivery: DeliveryApi
 
     def close(self) -> None:
+        self.delivery.close()
         self.storage.close()
 
 
@@ -42,16 +48,24 @@ def open_table_service(data_dir: Path, meta: SqliteMeta) -> TableRuntime:
 
     now_ms = wall_clock(float(os.environ.get(CLOCK_OFFSET_ENV) or 0))
 
+    from ossbox.cli.delivery import open_delivery_api
+
     def secret_of(access_key_id: str) -> str | None:
         # Only the account owner's keys: ots:* actions are not checked against RAM policies yet, so a RAM
-        # user's key (whose rights are whatever its policies say) is refused rather than allowed everything.
+        # user's key (whose rights are whatever its policies say) is refused rather than allowed everything,
+        # and so is a cloud service's key (it may only assume roles).
         key = meta.get_access_key(access_key_id)
-        return None if key is None or key.user_name is not None else key.secret
+        if key is None or key.user_name is not None or key.service is not None:
+            return None
+        return key.secret
 
     storage = TableStorage(data_dir / TABLES_DB, now_ms)
+    service = TableService(storage, now_ms)
+    delivery = open_delivery_api(data_dir, meta, service, now_ms)
+    service.handlers.update(delivery.handlers())
     # No STS tokens exist in ossbox yet: with no token check, a request carrying one is refused.
-    app = TableApp(TableService(storage, now_ms), Verifier(secret_of, token_check=None))
-    return TableRuntime(app, storage)
+    app = TableApp(service, Verifier(secret_of, token_check=None))
+    return TableRuntime(app, storage, now_ms, delivery)
 
 
 @click.group()
