@@ -153,6 +153,10 @@ def start_delivery(
     from ossbox.delivery.worker import DeliveryWorker, Settings
     from ossbox.service.identities import IdentityAdmin
 
+    # The SDKs log every refused request themselves (aliyunsdkcore as ERROR); the task's status and one
+    # warning per new error say it better.
+    logging.getLogger("aliyunsdkcore").setLevel(logging.CRITICAL)
+    logging.getLogger("oss2").setLevel(logging.WARNING)
     own = _own_address(host, port)
     sts_host = os.environ.get(_ENV + "STS_ENDPOINT") or own
     sts = StsEndpoint(

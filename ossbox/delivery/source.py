@@ -74,10 +74,7 @@ class TableReader:
 
     def base_page(self, instance: str, table: str, after: bytes | None, limit: int, now_ms: int) -> BasePage:
         page = self._rows().rows(instance, table, after, limit, now_ms)
-        rows = [
-            SourceRow(r.key, r.write_ms, list(r.primary_key), r.columns)
-            for r in page.rows
-        ]
+        rows = [SourceRow(r.key, r.write_ms, list(r.primary_key), r.columns) for r in page.rows]
         return BasePage(rows, page.last_key, page.done)
 
     def change_page(self, instance: str, table: str, checkpoint: int, limit: int) -> ChangePage:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import threading
 import time
 import zlib
@@ -299,7 +298,8 @@ class TaskRunner:
         count them into `head`."""
         if not buffer.rows:
             return []
-        writers = max(1, min(self._settings.max_writers, math.ceil(buffer.bytes / self._settings.roll_bytes)))
+        # As many writers as the batch fills files of the threshold's size: one at a steady rate.
+        writers = max(1, min(self._settings.max_writers, buffer.bytes // self._settings.roll_bytes))
         groups: dict[tuple[int, str], list[ShapedRow]] = {}
         for row in buffer.rows:
             writer = zlib.crc32(row.key) % writers if writers > 1 else 0
