@@ -72,8 +72,16 @@ class TableReader:
     def oldest_checkpoint(self, instance: str, table: str) -> int:
         return self._changes().start(instance, table)
 
-    def base_page(self, instance: str, table: str, after: bytes | None, limit: int, now_ms: int) -> BasePage:
-        page = self._rows().rows(instance, table, after, limit, now_ms)
+    def base_page(
+        self,
+        instance: str,
+        table: str,
+        after: bytes | None,
+        limit: int,
+        now_ms: int,
+        before_ms: int | None = None,
+    ) -> BasePage:
+        page = self._rows().rows(instance, table, after, limit, now_ms, before_ms)
         rows = [SourceRow(r.key, r.write_ms, list(r.primary_key), r.columns) for r in page.rows]
         return BasePage(rows, page.last_key, page.done)
 

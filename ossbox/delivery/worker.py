@@ -189,8 +189,11 @@ class TaskRunner:
 
     def _read_base(self, head: Progress) -> bool:
         after = bytes.fromhex(head.base_after) if head.base_after is not None else None
+        # A differential task scans the table as it was at its creation: what was written since comes from
+        # the change log, so no write is delivered twice. A full task takes the rows as they are.
+        before = self.task.created_ms if head.log_checkpoint is not None else None
         page = self._reader.base_page(
-            self.task.instance, self.task.table, after, self._settings.page_rows, self._now_ms()
+            self.task.instance, self.task.table, after, self._settings.page_rows, self._now_ms(), before
         )
         self._take(page.rows, head)
         if page.last_key is not None:

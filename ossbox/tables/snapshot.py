@@ -11,8 +11,9 @@ server module (standard library and anycrc only):
         next_page = scan.rows("my-instance", "orders", after=page.last_key, ...)
 
 Each page is read in one statement, so it is consistent in itself; pages are not a snapshot of the whole
-table (rows written between pages are seen if their key comes later). Values are each column's newest
-version still within the table's TTL, as GetRow with max_versions=1 answers.
+table (rows written between pages are seen if their key comes later), unless `before_ms` asks for the
+versions written before a point in time only. Values are each column's newest version still within the
+table's TTL, as GetRow with max_versions=1 answers.
 """
 
 from __future__ import annotations
@@ -80,8 +81,17 @@ class RowScan:
             ttl_s=int(meta.get("ttl_s", -1)),
         )
 
-    def rows(self, instance: str, table: str, after: bytes | None, limit: int, now_ms: int) -> Page:
-        """Up to `limit` rows with keys after `after` (None: from the first row)."""
+    def rows(
+        self,
+        instance: str,
+        table: str,
+        after: bytes | None,
+        limit: int,
+        now_ms: int,
+        before_ms: int | None = None,
+    ) -> Page:
+        """Up to `limit` rows with keys after `after` (None: from the first row). With `before_ms`, the rows
+        as they were then: only versions written before it count, and rows without any are left out."""
         if limit < 1:
             raise ValueError("limit must be positive")
         schema = self.schema(instance, table)
@@ -102,15 +112,22 @@ class RowScan:
             for cell in decoded.cells:
                 if cell.value is None or cell.ts is None or (floor is not None and cell.ts < floor):
                     continue
+                if before_ms is not None and cell.ts >= before_ms:
+                    continue
                 held = newest.get(cell.name)
                 if held is None or cell.ts > held[0]:
                     newest[cell.name] = (cell.ts, cell.value)
+            row_ms = int(write_ms)
+            if before_ms is not None and row_ms >= before_ms:
+                if not newest:
+                    continue  # the row was written (or every column rewritten) after `before_ms`
+                row_ms = max(ts for ts, _ in newest.values())
             out.append(
                 ScannedRow(
                     key=last_key,
                     primary_key=[(n, v) for n, v in decoded.pk],  # type: ignore[misc]  # stored keys are values
                     columns={name: tv[1] for name, tv in newest.items()},
-                    write_ms=int(write_ms),
+                    write_ms=row_ms,
                 )
             )
         return Page(out, last_key, done)
