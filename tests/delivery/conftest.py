@@ -32,10 +32,23 @@ FAST = {
 }
 
 
+def start_ready(proc: ServerProcess, timeout: float = 60) -> ServerProcess:
+    """Start and wait until every worker process serves (the supervisor announces it), not just the first."""
+    announced = proc.log().count("ossbox serving OSS at")
+    proc.start()
+    deadline = time.monotonic() + timeout
+    while proc.log().count("ossbox serving OSS at") <= announced:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"ossbox did not finish starting:\n{proc.log()[-3000:]}")
+        time.sleep(0.05)
+    return proc
+
+
 def start_server(data_dir: Path, env: dict[str, str] | None = None, workers: int = 2) -> ServerProcess:
-    return ServerProcess(
+    proc = ServerProcess(
         data_dir, free_port(), extra_env={**FAST, **(env or {})}, extra_args=("--workers", str(workers))
-    ).start()
+    )
+    return start_ready(proc)
 
 
 @pytest.fixture(scope="package")
