@@ -200,7 +200,7 @@ class TaskRunner:
             head.base_after = page.last_key.hex()
         if page.done:
             head.base_done = True
-            head.synced_ms = max(head.synced_ms, head.base_started_ms)
+            head.synced_ms = max(head.synced_ms, before if before is not None else head.base_started_ms)
             if head.log_checkpoint is not None:
                 head.phase = "incremental"
             self._flush()
