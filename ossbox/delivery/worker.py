@@ -144,6 +144,8 @@ class TaskRunner:
             if self._retry_staged():
                 return True
             self._load()
+            if self.gone:  # deleted before it started
+                return False
         head = self._head
         assert head is not None
         if head.phase == "full" and not head.base_done:
