@@ -143,8 +143,7 @@ class TaskRunner:
         if self._committed is None:
             if self._retry_staged():
                 return True
-            self._load()
-            if self.gone:  # deleted before it started
+            if not self._load():  # deleted before it started
                 return False
         head = self._head
         assert head is not None
@@ -164,16 +163,21 @@ class TaskRunner:
         self._store.commit(self.task.task_id)
         return True
 
-    def _load(self) -> None:
+    def _load(self) -> bool:
+        """The committed progress (made on the task's first step); False if the task is gone."""
         progress = self._store.progress(self.task.task_id)
         if progress is None:
             progress = self._start()
+            if progress is None:
+                self.gone = True
+                return False
         self._committed = progress
         self._head = copy.deepcopy(progress)
         self._shaper = RowShaper(self.task, progress.auto_columns)
         self._buffer = _Buffer()
+        return True
 
-    def _start(self) -> Progress:
+    def _start(self) -> Progress | None:
         task = self.task
         table = self._reader.schema(task.instance, task.table)
         mode = task.config.mode
@@ -185,9 +189,7 @@ class TaskRunner:
         if mode is not Mode.FULL:
             # Changes from the task's creation on (the full part, if any, sees the rows as they are then).
             progress.log_checkpoint = self._reader.checkpoint_at(task.instance, task.table, task.created_ms)
-        if not self._store.save_progress(task.task_id, progress):
-            self.gone = True
-        return progress
+        return progress if self._store.save_progress(task.task_id, progress) else None
 
     def _read_base(self, head: Progress) -> bool:
         after = bytes.fromhex(head.base_after) if head.base_after is not None else None
