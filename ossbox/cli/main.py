@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ossbox.cli.delivery import delivery
 from ossbox.cli.druid import druid
 from ossbox.cli.lifecycle import lifecycle, test_clock
 from ossbox.cli.options import data_dir_option
@@ -204,6 +205,7 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
     click.echo(f"deleted {access_key_id}")
 
 
+main.add_command(delivery)
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)

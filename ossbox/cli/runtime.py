@@ -21,6 +21,7 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.delivery import start_delivery
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.core.clock import Clock, OffsetClock, SystemClock
 from ossbox.http.app import OssApp
@@ -177,11 +178,13 @@ async def serve_worker(
         cfg.base_domains,
         access_logger,
     )
-    tables = open_table_service(cfg.data_dir, resolve, authorizer, cfg.region, clock.now_ms)
+    tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
     state = ServerState()
     server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
     access_logger.start()
-    on_listening(server.sockets[0].getsockname()[1])
+    listening_port = server.sockets[0].getsockname()[1]
+    on_listening(listening_port)
+    delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
     lifecycle = None
     if cfg.lifecycle_interval_s > 0:
         lifecycle = asyncio.create_task(
@@ -193,6 +196,8 @@ async def serve_worker(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if delivery is not None:  # first: a batch being written goes on through this server
+        await asyncio.to_thread(delivery.stop)
     state.stopping = True
     server.close()
     deadline = time.monotonic() + 10

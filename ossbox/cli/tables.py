@@ -14,9 +14,13 @@ from ossbox.auth.authorizer import Authorizer
 from ossbox.auth.principals import CredentialResolver, Kind, Principal
 from ossbox.cli.options import data_dir_option
 from ossbox.core.errors import OSSError
+from ossbox.meta.sqlite import SqliteMeta
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ossbox.tables.app import TableApp
+    from ossbox.tables.delivery import DeliveryApi
     from ossbox.tables.storage import TableStorage
 
 TABLES_DB = "tables.sqlite3"
@@ -31,13 +35,17 @@ class TableRuntime:
 
     app: TableApp
     storage: TableStorage
+    now_ms: Callable[[], int]
+    delivery: DeliveryApi
 
     def close(self) -> None:
+        self.delivery.close()
         self.storage.close()
 
 
 def open_table_service(
     data_dir: Path,
+    meta: SqliteMeta,
     resolve: CredentialResolver,
     authorizer: Authorizer,
     region: str,
@@ -70,9 +78,14 @@ def open_table_service(
             if not authorizer.identity_allows(caller, action, resource, {}):
                 raise no_permission(action)
 
+    from ossbox.cli.delivery import open_delivery_api
+
     storage = TableStorage(data_dir / TABLES_DB, now_ms)
-    app = TableApp(TableService(storage, now_ms, authorize), Verifier(credential))
-    return TableRuntime(app, storage)
+    service = TableService(storage, now_ms, authorize)
+    delivery = open_delivery_api(data_dir, meta, service, now_ms)
+    service.handlers.update(delivery.handlers())
+    app = TableApp(service, Verifier(credential))
+    return TableRuntime(app, storage, now_ms, delivery)
 
 
 @click.group()
