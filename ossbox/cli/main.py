@@ -10,8 +10,10 @@ import click
 
 from ossbox.cli.druid import druid
 from ossbox.cli.options import data_dir_option
+from ossbox.cli.projects import project
 from ossbox.cli.ram import ram
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
+from ossbox.cli.sql import sql
 from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
@@ -166,6 +168,8 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)
+main.add_command(project)
+main.add_command(sql)
 
 if __name__ == "__main__":
     main()

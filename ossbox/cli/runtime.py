@@ -21,6 +21,7 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.projects import open_project_service
 from ossbox.cli.tables import open_table_service
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
@@ -144,8 +145,10 @@ async def serve_worker(
         cfg.base_domains,
     )
     tables = open_table_service(cfg.data_dir, meta)
+    projects = open_project_service(cfg.data_dir, meta, account_id, ROOT_OWNER_ID, cfg.region)
     state = ServerState()
-    server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
+    server = await serve(dispatch(app, tables.app, projects), cfg.host, port, state, reuse_port=reuse_port)
+    projects.set_own_address(cfg.host, server.sockets[0].getsockname()[1])
     on_listening(server.sockets[0].getsockname()[1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -160,6 +163,7 @@ async def serve_worker(
         await asyncio.sleep(0.05)
     committer.stop()
     tables.close()
+    projects.close()
     storage.close()
     meta.close()
 

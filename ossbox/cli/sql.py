@@ -1,0 +1,124 @@
+"""`ossbox sql`: a console in odpscmd's habits, on the project service.
+
+    ossbox sql --config odps_config.ini                  # interactive; statements end with ';'
+    ossbox sql -e "vfs -ls /; show tables;"
+    ossbox sql -f script.sql
+
+Interactive input uses prompt_toolkit (history in ~/.ossbox_sql_history, editing of multi-line statements,
+the same on every platform, unlike readline); without it, plain input() lines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ossbox.volumes.client import ProjectClient, load_config
+from ossbox.volumes.console import Console, split_statements
+from ossbox.volumes.errors import VolumeError
+
+HISTORY = Path.home() / ".ossbox_sql_history"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_options(func: F) -> F:
+    for option in reversed(
+        [
+            click.option(
+                "--config",
+                "config_file",
+                type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                help="odpscmd's odps_config.ini (project_name, access_id, access_key, end_point).",
+            ),
+            click.option("--endpoint", help="The server, e.g. http://127.0.0.1:9000 [env ODPS_ENDPOINT]."),
+            click.option("--project", help="[env ODPS_PROJECT]"),
+            click.option("--access-id", help="Your access key id [env ODPS_ACCESS_ID]."),
+            click.option("--access-key", help="Your access key secret [env ODPS_ACCESS_KEY]."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def make_client(
+    config_file: Path | None,
+    endpoint: str | None,
+    project: str | None,
+    access_id: str | None,
+    access_key: str | None,
+) -> ProjectClient:
+    try:
+        return ProjectClient(load_config(endpoint, project, access_id, access_key, config_file))
+    except VolumeError as exc:
+        raise click.UsageError(exc.message) from None
+
+
+@click.command("sql")
+@client_options
+@click.option("-e", "execute", help="Statements to run, then exit.")
+@click.option(
+    "-f",
+    "script",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A file of statements to run, then exit.",
+)
+@click.option(
+    "--continue-on-error", is_flag=True, help="With -e/-f: run the remaining statements after a failure."
+)
+def sql(
+    config_file: Path | None,
+    endpoint: str | None,
+    project: str | None,
+    access_id: str | None,
+    access_key: str | None,
+    execute: str | None,
+    script: Path | None,
+    continue_on_error: bool,
+) -> None:
+    """The MaxCompute-style console: SQL, GRANT/REVOKE, vfs and Proxima CE's jar command."""
+    console = Console(make_client(config_file, endpoint, project, access_id, access_key), click.echo)
+    if execute is not None or script is not None:
+        text = execute if execute is not None else script.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        ok = console.run_script(text, stop_on_error=not continue_on_error)
+        sys.exit(0 if ok else 1)
+    _interactive(console)
+
+
+def _complete(buffer: str) -> bool:
+    """A statement is complete once the text ends with ';' outside quotes and comments."""
+    stripped = buffer.rstrip()
+    if not stripped.endswith(";"):
+        return False
+    statements = list(split_statements(stripped + "\n--"))
+    return bool(statements) and not stripped.endswith("\\;")
+
+
+def _interactive(console: Console) -> None:
+    prompt = f"odps@ {console.client.project}>"
+    try:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+
+        session: PromptSession[str] | None = PromptSession(history=FileHistory(str(HISTORY)))
+    except ImportError:
+        session = None
+    buffer = ""
+    while True:
+        try:
+            shown = prompt if not buffer else " " * (len(prompt) - 1) + ">"
+            line = session.prompt(shown + " ") if session else input(shown + " ")
+        except EOFError:
+            break
+        except KeyboardInterrupt:
+            buffer = ""
+            continue
+        if not buffer and line.strip().lower() in ("quit", "exit", "quit;", "exit;", "q;"):
+            break
+        buffer += line + "\n"
+        if _complete(buffer):
+            console.run_script(buffer, stop_on_error=False)
+            buffer = ""
