@@ -142,7 +142,7 @@ class ProjectApi:
                         raise VolumeError("InvalidArgument", "settings must be an object.")
                     return svc.sql(
                         caller,
-                        project,
+                        name,
                         str(body.get("statement", "")),
                         {str(k): str(v) for k, v in settings.items()},
                     )

@@ -114,12 +114,12 @@ def format_table(columns: list[str], rows: list[list[object]]) -> str:
 
 
 def print_answer(answer: dict[str, Any], echo: Echo) -> None:
+    for line in answer.get("lines", []):
+        echo(str(line))
     if "columns" in answer:
         echo(format_table(list(answer["columns"]), list(answer["rows"])))
         if answer.get("truncated"):
             echo(f"(only the first {len(answer['rows'])} rows are shown)")
-    for line in answer.get("lines", []):
-        echo(str(line))
     if answer.get("message"):
         echo(str(answer["message"]))
 
