@@ -13,7 +13,7 @@ from ossbox.cli.options import data_dir_option
 from ossbox.cli.projects import project
 from ossbox.cli.ram import ram
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
-from ossbox.cli.sql import sql
+from ossbox.cli.sql import job, sql
 from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
@@ -170,6 +170,7 @@ main.add_command(ram)
 main.add_command(tables)
 main.add_command(project)
 main.add_command(sql)
+main.add_command(job)
 
 if __name__ == "__main__":
     main()

@@ -122,3 +122,40 @@ def _interactive(console: Console) -> None:
         if _complete(buffer):
             console.run_script(buffer, stop_on_error=False)
             buffer = ""
+
+
+@click.group()
+def job() -> None:
+    """Jobs with MaxCompute's volume resources (odps.cupid.volume.files / .archives)."""
+
+
+@job.command("run", context_settings={"ignore_unknown_options": True})
+@client_options
+@click.option("--conf", "conf", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="spark-defaults.conf-style properties.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="A new directory to run in (default: a fresh temporary one).")
+@click.argument("program", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def job_run(
+    config_file: Path | None,
+    endpoint: str | None,
+    project: str | None,
+    access_id: str | None,
+    access_key: str | None,
+    conf: Path | None,
+    workdir: Path | None,
+    program: Path,
+    args: tuple[str, ...],
+) -> None:
+    """Stage the job's files and archives into a fresh working directory, then run the Python PROGRAM there."""
+    import tempfile
+
+    from ossbox.volumes import jobs
+
+    client = make_client(config_file, endpoint, project, access_id, access_key)
+    props = jobs.parse_properties(conf.read_text(encoding="utf-8")) if conf else {}
+    target = workdir or Path(tempfile.mkdtemp(prefix="ossbox-job-"))
+    try:
+        code = jobs.run(client, props, program, list(args), target)
+    except VolumeError as exc:
+        raise click.ClickException(exc.describe()) from None
+    sys.exit(code)
