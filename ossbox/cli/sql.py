@@ -131,8 +131,17 @@ def job() -> None:
 
 @job.command("run", context_settings={"ignore_unknown_options": True})
 @client_options
-@click.option("--conf", "conf", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="spark-defaults.conf-style properties.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), help="A new directory to run in (default: a fresh temporary one).")
+@click.option(
+    "--conf",
+    "conf",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="spark-defaults.conf-style properties.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A new directory to run in (default: a fresh temporary one).",
+)
 @click.argument("program", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def job_run(
@@ -146,7 +155,7 @@ def job_run(
     program: Path,
     args: tuple[str, ...],
 ) -> None:
-    """Stage the job's files and archives into a fresh working directory, then run the Python PROGRAM there."""
+    """Stage the job's files and archives into a fresh working directory, then run PROGRAM there."""
     import tempfile
 
     from ossbox.volumes import jobs

@@ -1,5 +1,5 @@
-"""MaxCompute-style projects over OSS: external volumes, grants, odps:// paths, SQL over DuckDB, jobs and vector
-search (docs/volumes.md).
+"""MaxCompute-style projects over OSS: external volumes, grants, odps:// paths, SQL over DuckDB, jobs and
+vector search (docs/volumes.md).
 
 The project service runs inside the ossbox server process but is a *client* of OSS: it reaches buckets only
 through oss2 with the temporary credentials of a volume's RAM role (AssumeRole through the official STS SDK),

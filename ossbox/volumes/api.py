@@ -4,7 +4,7 @@ Requests carry `Authorization: ODPS <AccessKeyId>:<signature>` (signing.py); bod
 
     GET  /api/projects                          projects the caller may see
     POST /api/projects                          {"name", "warehouse", "role_arn"}: account owner only
-    POST /api/projects/<p>/vfs                  {"verb": ls|stat|du|rm|mkdir|touchz|mv|cp|presign|create|rmv, ...}
+    POST /api/projects/<p>/vfs                  {"verb": ls|stat|du|rm|mkdir|touchz|mv|cp|presign|create|rmv}
     POST /api/projects/<p>/sql                  {"statement", "settings"}: one statement
     POST /api/projects/<p>/instances            {"kind": "job"}: may the caller run a job here?
     POST /api/projects/<p>/vector-search        Proxima CE's flags as a JSON object

@@ -34,7 +34,10 @@ class ClientConfig:
     access_key: str
 
     def __repr__(self) -> str:  # never the secret
-        return f"ClientConfig(endpoint={self.endpoint!r}, project={self.project!r}, access_id={self.access_id!r})"
+        return (
+            f"ClientConfig(endpoint={self.endpoint!r}, project={self.project!r}, "
+            f"access_id={self.access_id!r})"
+        )
 
     def env(self) -> dict[str, str]:
         return {

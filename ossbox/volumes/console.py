@@ -264,7 +264,8 @@ class Vfs:
             storage_provider=values.get("storage_provider", "oss"),
         )
         self.echo(
-            f"Volume {answer['name']} created: odps://{self.client.project}/{answer['name']} -> {answer['url']}"
+            f"Volume {answer['name']} created: odps://{self.client.project}/{answer['name']} -> "
+            f"{answer['url']}"
         )
 
     def _rmv(self, args: list[str]) -> None:
@@ -302,7 +303,7 @@ class Vfs:
             self.echo(f"Deleted {path}")
 
     def _mkdir(self, args: list[str]) -> None:
-        flags, rest = self._options(args, "p")
+        _, rest = self._options(args, "p")  # parents are always made, as -p asks
         for path in rest or self._need(rest, 1, "-mkdir [-p] <path>"):
             self.client.vfs("mkdir", path=path, parents=True)
 

@@ -51,9 +51,9 @@ class OdpsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.client = ProjectClient(config)
 
     @classmethod
-    def _strip_protocol(cls, path: str) -> str:
+    def _strip_protocol(cls, path: Any) -> Any:
         if isinstance(path, list):
-            return [cls._strip_protocol(p) for p in path]  # type: ignore[return-value]
+            return [cls._strip_protocol(p) for p in path]
         path = str(path)
         if path.startswith("odps://"):
             path = path[len("odps://") :]
@@ -80,7 +80,9 @@ class OdpsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         project, inner = self._split(path)
         answer = self._call(path, "ls")
         if "volumes" in answer:
-            out = [{"name": f"{project}/{v['name']}", "size": 0, "type": "directory"} for v in answer["volumes"]]
+            out = [
+                {"name": f"{project}/{v['name']}", "size": 0, "type": "directory"} for v in answer["volumes"]
+            ]
         else:
             volume = inner.strip("/").split("/", 1)[0]
             out = [
@@ -96,13 +98,18 @@ class OdpsFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def info(self, path: str, **kwargs: Any) -> dict[str, Any]:
         path = self._strip_protocol(path)
-        project, inner = self._split(path)
+        _, inner = self._split(path)
         if inner.count("/") <= 1 or inner == "/":
             return {"name": path, "size": 0, "type": "directory"}
         entry = self._call(path, "stat")["entry"]
         if entry is None:
             raise FileNotFoundError(path)
-        return {"name": path, "size": entry["size"], "type": "directory" if entry["dir"] else "file", "mtime": entry["mtime"]}
+        return {
+            "name": path,
+            "size": entry["size"],
+            "type": "directory" if entry["dir"] else "file",
+            "mtime": entry["mtime"],
+        }
 
     # -- changes ---------------------------------------------------------------------------------------
     def mkdir(self, path: str, create_parents: bool = True, **kwargs: Any) -> None:
@@ -133,7 +140,9 @@ class OdpsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         except VolumeError as exc:
             raise _os_error(exc, path1) from None
 
-    def mv(self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any) -> None:
+    def mv(
+        self, path1: str, path2: str, recursive: bool = False, maxdepth: int | None = None, **kwargs: Any
+    ) -> None:
         project, src = self._split(self._strip_protocol(path1))
         _, dst = self._split(self._strip_protocol(path2))
         try:
@@ -153,13 +162,17 @@ class OdpsFileSystem(AbstractFileSystem):  # type: ignore[misc]
         cache_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> OdpsFile:
-        return OdpsFile(self, path, mode, block_size or 8 << 20, autocommit, cache_options=cache_options, **kwargs)
+        return OdpsFile(
+            self, path, mode, block_size or 8 << 20, autocommit, cache_options=cache_options, **kwargs
+        )
 
 
 class OdpsFile(AbstractBufferedFile):  # type: ignore[misc]
     """Reads are ranged GETs on a presigned URL; a write is spooled locally and PUT on close."""
 
-    def __init__(self, fs: OdpsFileSystem, path: str, mode: str, block_size: int, autocommit: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, fs: OdpsFileSystem, path: str, mode: str, block_size: int, autocommit: bool, **kwargs: Any
+    ) -> None:
         self._url: str | None = None
         self._url_at = 0.0
         self._spool: Any = None
@@ -174,7 +187,9 @@ class OdpsFile(AbstractBufferedFile):  # type: ignore[misc]
     def _fetch_range(self, start: int, end: int) -> bytes:
         if start >= end:
             return b""
-        resp = self.fs.client.http.get(self._read_url(), headers={"Range": f"bytes={start}-{end - 1}"}, timeout=3600)
+        resp = self.fs.client.http.get(
+            self._read_url(), headers={"Range": f"bytes={start}-{end - 1}"}, timeout=3600
+        )
         if resp.status_code == 416:
             return b""
         if resp.status_code >= 300:
@@ -182,7 +197,8 @@ class OdpsFile(AbstractBufferedFile):  # type: ignore[misc]
         return bytes(resp.content)
 
     def _initiate_upload(self) -> None:
-        self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+        # closed once the upload is done (the final _upload_chunk)
+        self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115
 
     def _upload_chunk(self, final: bool = False) -> bool:
         if self._spool is None:

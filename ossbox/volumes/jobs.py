@@ -63,7 +63,10 @@ def _safe_zip(archive: Path, target: Path) -> None:
         for member in zf.namelist():
             resolved = (target / member).resolve()
             if not resolved.is_relative_to(target.resolve()):
-                raise VolumeError("InvalidArchive", f"{archive.name}: the member {member!r} would land outside the working directory")
+                raise VolumeError(
+                    "InvalidArchive",
+                    f"{archive.name}: the member {member!r} would land outside the working directory",
+                )
         zf.extractall(target)
 
 

@@ -122,7 +122,8 @@ class OssAccess:
         except ServerException as exc:
             raise VolumeError(
                 "RoleAssumeFailed",
-                f"The project service cannot assume {role_arn}: {exc.get_error_code()}: {exc.get_error_msg()}",
+                f"The project service cannot assume {role_arn}: {exc.get_error_code()}: "
+                f"{exc.get_error_msg()}",
                 403,
             ) from None
         except ClientException as exc:

@@ -1,8 +1,8 @@
 """odps:// volume paths: `odps://<project>/<volume>/<path>`, or `/<volume>/<path>` inside a project.
 
-MaxCompute's rules: the components `~`, `.` and `..` are invalid, so is any component holding `:`, `\\` or NUL,
-and so is an inner `//`. A file operation on `/` is refused ("Root path is not supported"), one on `/<volume>`
-alone too ("The path is just a volume!"); listing either is fine.
+MaxCompute's rules: the components `~`, `.` and `..` are invalid, so is any component holding `:`, `\\` or
+NUL, and so is an inner `//`. A file operation on `/` is refused ("Root path is not supported"), one on
+`/<volume>` alone too ("The path is just a volume!"); listing either is fine.
 """
 
 from __future__ import annotations

@@ -84,7 +84,9 @@ def _params(flags: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _read_vectors(run: StatementRun, table_name: str, partition: str, dimension: int) -> tuple[list[str], np.ndarray]:
+def _read_vectors(
+    run: StatementRun, table_name: str, partition: str, dimension: int
+) -> tuple[list[str], np.ndarray]:
     table = run.expose(run.table_name(table_name))
     if table is None:
         raise VolumeError("NoSuchTable", f"Table not found - '{run.project}.{table_name}'.", 404)
@@ -94,7 +96,9 @@ def _read_vectors(run: StatementRun, table_name: str, partition: str, dimension:
     where = ""
     if table.partition_columns:
         where = f" WHERE {quote_ident(table.partition_columns[0].name)} = {quote_str(partition)}"
-    rows = run.query(f"SELECT CAST(pk AS VARCHAR), CAST(vector AS VARCHAR) FROM {quote_ident(table.name)}{where}").fetchall()
+    rows = run.query(
+        f"SELECT CAST(pk AS VARCHAR), CAST(vector AS VARCHAR) FROM {quote_ident(table.name)}{where}"
+    ).fetchall()
     if not rows:
         raise VolumeError("EmptyTable", f"{table.name} has no rows in the partition {partition}.", 400)
     pks = [str(r[0]) for r in rows]
@@ -105,7 +109,9 @@ def _read_vectors(run: StatementRun, table_name: str, partition: str, dimension:
         except ValueError:
             raise invalid(f"{table.name}: the vector of {pk} is not '~'-separated numbers") from None
         if len(values) != dimension:
-            raise invalid(f"{table.name}: the vector of {pk} has {len(values)} values, -dimension is {dimension}")
+            raise invalid(
+                f"{table.name}: the vector of {pk} has {len(values)} values, -dimension is {dimension}"
+            )
         out[i] = values
     return pks, out
 
@@ -121,6 +127,7 @@ class _Index:
         import faiss
 
         dim = vectors.shape[1]
+        index: Any
         if len(pks) <= exact_max:
             index = faiss.IndexFlatL2(dim)
             kind = "flat"
@@ -157,7 +164,9 @@ class _Index:
         return _Index(index, json.loads(files["pks.json"]), meta["kind"])
 
 
-def run_vector_search(svc: ProjectService, caller: Caller, project: str, flags: dict[str, Any]) -> dict[str, Any]:
+def run_vector_search(
+    svc: ProjectService, caller: Caller, project: str, flags: dict[str, Any]
+) -> dict[str, Any]:
     from ossbox.volumes.sql.engine import StatementRun
 
     p = _params(flags)
@@ -172,7 +181,9 @@ def run_vector_search(svc: ProjectService, caller: Caller, project: str, flags: 
         run.close()
 
 
-def _run(svc: ProjectService, run: StatementRun, p: dict[str, Any], volume: str, lines: list[str]) -> dict[str, Any]:
+def _run(
+    svc: ProjectService, run: StatementRun, p: dict[str, Any], volume: str, lines: list[str]
+) -> dict[str, Any]:
     dim, topk, modes = p["dimension"], p["topk"], p["modes"]
     fs = svc.volume_fs(run.project, volume)
     index_dir = f"proxima_ce/{p['doc_table']}/{p['doc_table_partition']}"
@@ -194,10 +205,18 @@ def _run(svc: ProjectService, run: StatementRun, p: dict[str, Any], volume: str,
     if index is None:
         with oss_errors(fs.role_arn, f"odps://{run.project}/{volume}/{index_dir}"):
             try:
-                files = {n: fs.bucket.get_object(fs.location.key(f"{index_dir}/{n}")).read() for n in ("index.faiss", "pks.json", "meta.json")}
+                files = {
+                    n: fs.bucket.get_object(fs.location.key(f"{index_dir}/{n}")).read()
+                    for n in ("index.faiss", "pks.json", "meta.json")
+                }
             except Exception as exc:
                 if getattr(exc, "status", 0) == 404:
-                    raise VolumeError("NoSuchIndex", f"no index at odps://{run.project}/{volume}/{index_dir}/: run with -job_mode build first", 404) from None
+                    raise VolumeError(
+                        "NoSuchIndex",
+                        f"no index at odps://{run.project}/{volume}/{index_dir}/: run with -job_mode build "
+                        "first",
+                        404,
+                    ) from None
                 raise
         index = _Index.from_files(files)
     qpks, queries = _read_vectors(run, p["query_table"], p["query_table_partition"], dim)
@@ -211,7 +230,14 @@ def _run(svc: ProjectService, run: StatementRun, p: dict[str, Any], volume: str,
     return {"lines": lines}
 
 
-def _write_output(run: StatementRun, p: dict[str, Any], qpks: list[str], dpks: list[str], scores: np.ndarray, ids: np.ndarray) -> None:
+def _write_output(
+    run: StatementRun,
+    p: dict[str, Any],
+    qpks: list[str],
+    dpks: list[str],
+    scores: np.ndarray,
+    ids: np.ndarray,
+) -> None:
     import pyarrow as pa
 
     name = run.table_name(p["output_table"])
@@ -242,7 +268,14 @@ def _write_output(run: StatementRun, p: dict[str, Any], qpks: list[str], dpks: l
     run.write(table, spec, "SELECT pk, knn_result, score FROM __vector_result", overwrite=True)
 
 
-def _recall(run: StatementRun, p: dict[str, Any], queries: np.ndarray, ids: np.ndarray, docs: np.ndarray | None, index: _Index) -> str:
+def _recall(
+    run: StatementRun,
+    p: dict[str, Any],
+    queries: np.ndarray,
+    ids: np.ndarray,
+    docs: np.ndarray | None,
+    index: _Index,
+) -> str:
     import faiss
 
     topk = p["topk"]
@@ -253,7 +286,9 @@ def _recall(run: StatementRun, p: dict[str, Any], queries: np.ndarray, ids: np.n
     flat.add(docs)
     exact_scores, exact_ids = flat.search(queries[:sample], min(topk, len(docs)))
     del exact_scores
-    hits = sum(len(set(found.tolist()) & set(truth.tolist())) for found, truth in zip(ids[:sample], exact_ids, strict=True))
+    hits = sum(
+        len(set(found.tolist()) & set(truth.tolist()))
+        for found, truth in zip(ids[:sample], exact_ids, strict=True)
+    )
     recall = hits / (sample * min(topk, len(docs)))
     return f"recall@{topk}: {recall:.4f} ({index.kind} index vs exact, {sample} queries)"
-

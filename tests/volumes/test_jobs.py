@@ -19,7 +19,7 @@ from tests.volumes.conftest import Project, User
 
 KMEANS_DATA = "0.0 0.0 0.0\n0.1 0.1 0.1\n0.2 0.2 0.2\n9.0 9.0 9.0\n9.1 9.1 9.1\n9.2 9.2 9.2\n"
 
-TRAIN = '''
+TRAIN = """
 import json, os, sys
 import fsspec
 import numpy as np
@@ -59,7 +59,7 @@ print(json.dumps({
     "dask_sum": int(total),
     "listing": sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{base}/parts", detail=False)),
 }))
-'''
+"""
 
 
 def job(user: User, tmp_path: Path, conf: str, program: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -67,8 +67,19 @@ def job(user: User, tmp_path: Path, conf: str, program: str, *args: str) -> subp
     (tmp_path / "main.py").write_text(program)
     workdir = tmp_path / f"work-{uuid.uuid4().hex[:6]}"
     return subprocess.run(
-        [sys.executable, "-m", "ossbox", "job", "run", "--conf", str(tmp_path / "spark-defaults.conf"),
-         "--workdir", str(workdir), str(tmp_path / "main.py"), *args],
+        [
+            sys.executable,
+            "-m",
+            "ossbox",
+            "job",
+            "run",
+            "--conf",
+            str(tmp_path / "spark-defaults.conf"),
+            "--workdir",
+            str(workdir),
+            str(tmp_path / "main.py"),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env={**user.env, "PATH": "/usr/bin:/bin"},
@@ -97,7 +108,9 @@ def _volume_with_resources(project: Project, vol: str) -> None:
     b.put_object(f"{d}/tables/points.parquet", pbuf.getvalue())
     b.put_object(f"{d}/parts/a.csv", "x\n10\n20\n")
     b.put_object(f"{d}/parts/b.csv", "x\n30\n")
-    project.alice.sql(f"vfs -create {vol} -storage_provider oss -url {project.volume_url(d)} -role_arn {project.role_arn};")
+    project.alice.sql(
+        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(d)} -role_arn {project.role_arn};"
+    )
 
 
 def test_job_trains_on_volume_data_and_saves_model(project: Project, tmp_path: Path) -> None:
@@ -118,7 +131,12 @@ spark.hadoop.odps.cupid.volume.archives=
     assert answer["staged"] == ["bundle.zip", "kmeans_data.txt", "points.csv", "tools.tar.gz"]
     assert answer["tools"] == "1.2.3"
     assert answer["centers"] == [[0.1, 0.1, 0.1], [9.1, 9.1, 9.1]]
-    assert (answer["csv_sum"], answer["parquet_rows"], answer["arrow_rows"], answer["dask_sum"]) == (4, 3, 3, 60)
+    assert (answer["csv_sum"], answer["parquet_rows"], answer["arrow_rows"], answer["dask_sum"]) == (
+        4,
+        3,
+        3,
+        60,
+    )
     assert answer["listing"] == ["a.csv", "b.csv"]
     model = f"{vol}/target/PythonKMeansExample/KMeansModel/centers.npy"
     assert project.bucket.object_exists(model)  # saved back to the volume's OSS directory
@@ -131,11 +149,18 @@ def test_job_without_read_grant_cannot_start_or_read(project: Project, tmp_path:
     bob = project.bob
     project.owner.sql(f"GRANT CreateInstance ON PROJECT {project.name} TO USER {bob.name};")
     result = job(bob, tmp_path, f"odps.cupid.volume.files={base}/kmeans_data.txt\n", "print('ran')\n")
-    assert result.returncode == 1 and "AccessDenied" in result.stderr and "ran" not in result.stdout, result.stderr
+    assert result.returncode == 1 and "AccessDenied" in result.stderr and "ran" not in result.stdout, (
+        result.stderr
+    )
     project.alice.sql(f"GRANT List ON VOLUME {vol} TO USER {bob.name};")  # he may see the file, not read it
-    reader = "import fsspec, sys\ntry:\n    fsspec.open(sys.argv[1]).open().read()\nexcept PermissionError as e:\n    print('denied', e)\n"
+    reader = (
+        "import fsspec, sys\ntry:\n    fsspec.open(sys.argv[1]).open().read()\nexcept PermissionError "
+        "as e:\n    print('denied', e)\n"
+    )
     result = job(bob, tmp_path, "", reader, f"{base}/kmeans_data.txt")
-    assert result.returncode == 0 and "denied" in result.stdout and "NO privilege 'Read'" in result.stdout, result.stdout
+    assert result.returncode == 0 and "denied" in result.stdout and "NO privilege 'Read'" in result.stdout, (
+        result.stdout
+    )
     # nor a presigned URL, the way the filesystem reads
     from ossbox.volumes.client import ProjectClient, load_config
     from ossbox.volumes.errors import VolumeError
@@ -146,7 +171,9 @@ def test_job_without_read_grant_cannot_start_or_read(project: Project, tmp_path:
         raise AssertionError("bob got a presigned URL")
     except VolumeError as exc:
         assert exc.code == "AccessDenied"
-    as_alice = ProjectClient(load_config(project.server.endpoint, project.name, project.alice.key_id, project.alice.secret))
+    as_alice = ProjectClient(
+        load_config(project.server.endpoint, project.name, project.alice.key_id, project.alice.secret)
+    )
     url = as_alice.presign(f"/{vol}/kmeans_data.txt")
     assert requests.get(url, timeout=10).text == KMEANS_DATA
     other = url.replace("kmeans_data.txt", "bundle.zip")

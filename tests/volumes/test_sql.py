@@ -49,7 +49,10 @@ def table_rows(output: str) -> list[list[str]]:
 
 
 def make_volume(p: Project, user: User, name: str, directory: str) -> None:
-    user.sql(f"vfs -create {name} -storage_provider oss -url {p.volume_url(directory)} -acd true -role_arn {p.role_arn};")
+    user.sql(
+        f"vfs -create {name} -storage_provider oss -url {p.volume_url(directory)} -acd true -role_arn "
+        f"{p.role_arn};"
+    )
 
 
 def script(tmp_path: Path, text: str) -> Path:
@@ -137,7 +140,16 @@ SELECT * from ambulance_data_csv_load ORDER BY recordid;
 """
     out = p.alice.sql_file(script(tmp_path, doc)).stdout
     rows = table_rows(out)
-    header = "vehicleid recordid patientid calls locationlatitute locationlongtitue recordtime direction".split()
+    header = [
+        "vehicleid",
+        "recordid",
+        "patientid",
+        "calls",
+        "locationlatitute",
+        "locationlongtitue",
+        "recordtime",
+        "direction",
+    ]
     assert rows[0] == header, out
     assert [" ".join(r).split() for r in rows[1:]] == AMBULANCE_ROWS, out
 
@@ -161,8 +173,12 @@ with serdeproperties ('odps.properties.rolearn'='{p.role_arn}', 'odps.text.optio
     files = [o.key for o in p.bucket.list_objects("ambulance-unload/").object_list if o.key.endswith(".csv")]
     assert len(files) == 2, files
     for key in files:
-        lines = sorted(p.bucket.get_object(key).read().decode().splitlines(), key=lambda s: int(s.split(",")[1]))
-        assert lines == sorted((AMBULANCE_CSV + AMBULANCE_CSV_2).splitlines(), key=lambda s: int(s.split(",")[1]))
+        lines = sorted(
+            p.bucket.get_object(key).read().decode().splitlines(), key=lambda s: int(s.split(",")[1])
+        )
+        assert lines == sorted(
+            (AMBULANCE_CSV + AMBULANCE_CSV_2).splitlines(), key=lambda s: int(s.split(",")[1])
+        )
     # the round trip: what was unloaded loads back into an equal table
     out = p.alice.sql(
         "CREATE TABLE ambulance_again AS SELECT * FROM ambulance_data_csv_load WHERE false;"
@@ -197,7 +213,9 @@ SELECT * from ext_tbl_onvolume ORDER BY col1;"""
     ).stdout
     assert table_rows(out)[1:] == [["a", "b", "c"], ["d", "e", "f"], ["g", "h", "i"]], out
 
-    table = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["x", "y", "z"], "score": [0.5, 1.5, 2.5]})
+    table = pa.table(
+        {"id": pa.array([1, 2, 3], pa.int64()), "name": ["x", "y", "z"], "score": [0.5, 1.5, 2.5]}
+    )
     for pt in ("2024", "2025"):
         buf = io.BytesIO()
         pq.write_table(table, buf)
@@ -229,21 +247,28 @@ def test_load_malformed_csv_keeps_table(project: Project, tmp_path: Path) -> Non
         check=False,
     )
     assert result.returncode == 1, result.stdout
-    assert "LOAD failed, mal is unchanged" in result.stdout and f"odps://{p.name}/vol_malformed/bad.csv" in result.stdout
+    assert (
+        "LOAD failed, mal is unchanged" in result.stdout
+        and f"odps://{p.name}/vol_malformed/bad.csv" in result.stdout
+    )
     assert "sessions" not in result.stdout  # no local paths of the server
     out = p.alice.sql("SELECT * FROM mal ORDER BY id;").stdout
     assert table_rows(out)[1:] == [["1", "a"], ["2", "b"]], out
 
 
 def test_errors_with_line_and_column(project: Project, tmp_path: Path) -> None:
-    result = project.alice.sql_file(script(tmp_path, "SELECT 1 AS a;\n\nSELECT *\n  FORM nothing;\n"), check=False)
+    result = project.alice.sql_file(
+        script(tmp_path, "SELECT 1 AS a;\n\nSELECT *\n  FORM nothing;\n"), check=False
+    )
     assert result.returncode == 1
     assert "FAILED: SyntaxError at line 4, column 8" in result.stdout, result.stdout
     result = project.alice.sql_file(script(tmp_path, "\nSELECT * FROM no_such_table;"), check=False)
     assert "NoSuchTable at line 2, column 15" in result.stdout, result.stdout
     assert f"Table not found - '{project.name}.no_such_table'" in result.stdout
     result = project.alice.sql_file(script(tmp_path, "CREATE TABLE t1 (a INTEGERX);"), check=False)
-    assert "SyntaxError at line 1, column 20" in result.stdout and "unknown type" in result.stdout, result.stdout
+    assert "SyntaxError at line 1, column 20" in result.stdout and "unknown type" in result.stdout, (
+        result.stdout
+    )
     result = project.alice.sql_file(script(tmp_path, "INSERT INTO nosuch VALUES (1);"), check=False)
     assert "NoSuchTable" in result.stdout
 

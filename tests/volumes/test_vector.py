@@ -1,4 +1,4 @@
-"""Vector search: the document's Proxima CE example through the console, and an HNSW index above the threshold."""
+"""Vector search: the document's Proxima CE example through the console, an HNSW index above the threshold."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_proxima_ce_document_example(project: Project, tmp_path: Path) -> None:
     )
     # the document's statements; test_sql made tables of the same names in this project, hence the suffix
     owner.sql_file(script(tmp_path, TABLES.replace("_smoke", "_smoke_v")))
-    run = f"""\
+    run = """\
 jar -libjars proxima-ce-aliyun-1.0.0.jar
 -classpath proxima-ce-aliyun-1.0.0.jar com.alibaba.proxima2.ce.ProximaCERunner
 -doc_table doc_table_float_smoke_v
@@ -89,13 +89,17 @@ SELECT * FROM output_table_float_smoke WHERE pt='20230116';
     for query, want in DOC_EXPECTED.items():
         assert _same_up_to_ties(got[query], want), (query, got[query])
     assert "recall@3: 1.0000 (flat index" in out, out
-    index = json.loads(p.bucket.get_object("proxima/proxima_ce/doc_table_float_smoke_v/20230116/meta.json").read())
+    index = json.loads(
+        p.bucket.get_object("proxima/proxima_ce/doc_table_float_smoke_v/20230116/meta.json").read()
+    )
     assert index == {"kind": "flat", "count": 10, "metric": "squared_euclidean"}
     # -topk as a list: the output holds the largest; seek alone reuses the index on the volume
     out = owner.sql(
         "jar -classpath x com.alibaba.proxima2.ce.ProximaCERunner -doc_table doc_table_float_smoke_v"
-        " -doc_table_partition 20230116 -query_table query_table_float_smoke_v -query_table_partition 20230116"
-        " -output_table output_table_float_smoke -output_table_partition 20230117 -data_type float -dimension 8"
+        " -doc_table_partition 20230116 -query_table query_table_float_smoke_v -query_table_partition "
+        "20230116"
+        " -output_table output_table_float_smoke -output_table_partition 20230117 -data_type float "
+        "-dimension 8"
         " -topk 1,2 -job_mode seek -external_volume shanghai_vol_ceshi;"
         " SELECT pk, count(*) AS n FROM output_table_float_smoke WHERE pt='20230117' GROUP BY pk ORDER BY pk;"
     ).stdout
@@ -118,12 +122,14 @@ def test_hnsw_index_above_threshold_and_bad_flags(project: Project, tmp_path: Pa
             "CREATE TABLE hq (pk STRING, vector STRING) PARTITIONED BY (pt STRING);\n"
             f"INSERT OVERWRITE TABLE hd PARTITION (pt='1') VALUES {values('d', docs)};\n"
             f"INSERT OVERWRITE TABLE hq PARTITION (pt='1') VALUES {values('q', queries)};\n"
-            f"vfs -create hnsw_vol -storage_provider oss -url {p.volume_url('hnsw')} -acd true -role_arn {p.role_arn};\n",
+            f"vfs -create hnsw_vol -storage_provider oss -url {p.volume_url('hnsw')} -acd true -role_arn "
+            f"{p.role_arn};\n",
         )
     )
     flags = (
         "jar -classpath x com.alibaba.proxima2.ce.ProximaCERunner -doc_table hd -doc_table_partition 1"
-        " -query_table hq -query_table_partition 1 -output_table ho -output_table_partition 1 -data_type float"
+        " -query_table hq -query_table_partition 1 -output_table ho -output_table_partition 1 -data_type "
+        "float"
         " -dimension 16 -topk 5 -job_mode build:seek:recall -external_volume hnsw_vol -exact_max_docs 100;"
     )
     out = alice.sql(flags + " SELECT knn_result FROM ho WHERE pk = 'q7' ORDER BY score LIMIT 1;").stdout

@@ -1,4 +1,4 @@
-"""Volumes and the vfs verbs through `ossbox sql -e`, against the real server, as users with and without grants."""
+"""Volumes and vfs verbs through `ossbox sql -e` against the real server, as users with and without grants."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def test_quick_start_grants_and_volume(project: Project) -> None:
     assert "CreateVolume" in shown and "CreateInstance" in shown, shown
     vol = "vol_" + uuid.uuid4().hex[:6]
     out = alice.sql(
-        f"vfs -create {vol} -storage_provider oss -url {p.volume_url('qs/' + vol)} -acd true -role_arn {p.role_arn};"
+        f"vfs -create {vol} -storage_provider oss -url {p.volume_url('qs/' + vol)} -acd true -role_arn "
+        f"{p.role_arn};"
         " vfs -ls /;"
     ).stdout
     assert f"/{vol}" in out, out
@@ -25,14 +26,16 @@ def test_hadoop_verbs(project: Project, tmp_path: Path) -> None:
     alice = project.alice
     vol = "vfs_" + uuid.uuid4().hex[:6]
     alice.sql(
-        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn {project.role_arn};"
+        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn "
+        f"{project.role_arn};"
     )
     local = tmp_path / "kmeans_data.txt"
     local.write_text("0.0 0.0 0.0\n0.1 0.1 0.1\n9.0 9.0 9.0\n")
     out = alice.sql(
         f"vfs -mkdir /{vol}/data/mllib; vfs -put {local} /{vol}/data/mllib/; vfs -ls /{vol}/data/mllib;"
         f" vfs -cat /{vol}/data/mllib/kmeans_data.txt; vfs -touchz /{vol}/empty; vfs -test -z /{vol}/empty;"
-        f" vfs -cp /{vol}/data/mllib/kmeans_data.txt /{vol}/copy.txt; vfs -mv /{vol}/copy.txt /{vol}/moved.txt;"
+        f" vfs -cp /{vol}/data/mllib/kmeans_data.txt /{vol}/copy.txt; vfs -mv /{vol}/copy.txt "
+        f"/{vol}/moved.txt;"
         f" vfs -du -s /{vol}/data; vfs -tail /{vol}/moved.txt; vfs -test -e /{vol}/copy.txt;",
         cwd=tmp_path,
     ).stdout
@@ -58,7 +61,8 @@ def test_path_rules(project: Project) -> None:
     alice = project.alice
     vol = "paths_" + uuid.uuid4().hex[:6]
     alice.sql(
-        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn {project.role_arn};"
+        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn "
+        f"{project.role_arn};"
     )
     cases = {
         f"vfs -cat /{vol}/a/../b;": "the component '..' is not allowed",
@@ -79,11 +83,14 @@ def test_path_rules(project: Project) -> None:
 def test_create_errors(project: Project) -> None:
     alice = project.alice
     url = project.volume_url("never-made")
+    no_dir = f"oss://{project.oss_endpoint}/{project.bucket.bucket_name}"
+    arn = project.role_arn
+    nosuch = "acs:ram::1:role/nosuch"
     cases = {
-        f"vfs -create v1 -storage_provider hdfs -url {url} -role_arn {project.role_arn};": "only 'oss'",
-        f"vfs -create v1 -storage_provider oss -url {url} -acd false -role_arn {project.role_arn};": "does not exist",
-        f"vfs -create v1 -storage_provider oss -url oss://{project.oss_endpoint}/{project.bucket.bucket_name} -role_arn {project.role_arn};": "must name a directory",
-        f"vfs -create v1 -storage_provider oss -url {url} -acd true -role_arn acs:ram::1:role/nosuch;": "cannot assume",
+        f"vfs -create v1 -storage_provider hdfs -url {url} -role_arn {arn};": "only 'oss'",
+        f"vfs -create v1 -storage_provider oss -url {url} -acd false -role_arn {arn};": "does not exist",
+        f"vfs -create v1 -storage_provider oss -url {no_dir} -role_arn {arn};": "must name a directory",
+        f"vfs -create v1 -storage_provider oss -url {url} -acd true -role_arn {nosuch};": "cannot assume",
         f"vfs -create 1bad -storage_provider oss -url {url} -acd true;": "not a valid volume name",
     }
     for statement, message in cases.items():
@@ -113,7 +120,8 @@ def test_user_without_grants(project: Project, tmp_path: Path) -> None:
     alice, bob = project.alice, project.bob
     vol = "priv_" + uuid.uuid4().hex[:6]
     alice.sql(
-        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn {project.role_arn};"
+        f"vfs -create {vol} -storage_provider oss -url {project.volume_url(vol)} -acd true -role_arn "
+        f"{project.role_arn};"
     )
     secret = tmp_path / "secret.txt"
     secret.write_text("alice's data")

@@ -1,8 +1,9 @@
 """Running MaxCompute statements: grants and catalog changes here, data through DuckDB (session.py).
 
-Internal tables are Parquet files in the project's warehouse (`<warehouse>/<table>/<partition>/<uuid>.parquet`),
-listed in the catalog: a write uploads its files first and swaps the catalog's list in one transaction, so a
-failed LOAD or INSERT OVERWRITE leaves the table as it was. External tables read the files below their
+Internal tables are Parquet files in the project's warehouse
+(`<warehouse>/<table>/<partition>/<uuid>.parquet`), listed in the catalog: a write uploads its files first
+and swaps the catalog's list in one transaction, so a failed LOAD or INSERT OVERWRITE leaves the table as it
+was. External tables read the files below their
 odps:// location as the volume's role (or the table's `odps.properties.rolearn`).
 """
 
@@ -154,7 +155,8 @@ class StatementRun:
         if given is None:
             if required:
                 raise invalid(
-                    f"{table.name} is partitioned: name the partition, e.g. PARTITION ({table.partition_columns[0].name}='...')"
+                    f"{table.name} is partitioned: name the partition, e.g. PARTITION "
+                    f"({table.partition_columns[0].name}='...')"
                     " (dynamic partitions are not supported).",
                     "InvalidPartition",
                 )
@@ -163,7 +165,8 @@ class StatementRun:
         names = [c.name for c in table.partition_columns]
         if set(values) != set(names) or len(values) != len(given):
             raise invalid(
-                f"the partition of {table.name} is ({', '.join(names)}), not ({', '.join(k for k, _ in given)}).",
+                f"the partition of {table.name} is ({', '.join(names)}), not "
+                f"({', '.join(k for k, _ in given)}).",
                 "InvalidPartition",
             )
         for name in names:
@@ -274,7 +277,10 @@ class StatementRun:
                     )
                     + "}"
                 )
-                source = f"read_csv({file_list(local)}, columns={columns}, {textformat.read_options(table.properties, table.format)})"
+                source = (
+                    f"read_csv({file_list(local)}, columns={columns}, "
+                    f"{textformat.read_options(table.properties, table.format)})"
+                )
             parts.append(f"SELECT {self._typed(table.columns, '')}{extra} FROM {source}")
         return " UNION ALL ".join(parts) if parts else self._empty(table)
 
@@ -514,7 +520,8 @@ class StatementRun:
             owner = self._object_owner(otype, oname)
             if not self.caller.is_owner and owner != self.caller.principal:
                 raise access_denied(
-                    f"Authorization Failed [4019], only the project owner or the {otype}'s owner may grant on it."
+                    f"Authorization Failed [4019], only the project owner or the {otype}'s owner may grant "
+                    "on it."
                 )
         privileges = [canonical_privilege(p, otype) for p in stmt.privileges]
         if stmt.grant:
@@ -588,14 +595,20 @@ class StatementRun:
         for (key, _), path in zip(objects, local, strict=True):
             self.scrub[str(path)] = f"odps://{self.project}/{target.volume}/{key[len(root) :]}"
         if stmt.format == "parquet":
-            select = f"SELECT {', '.join(quote_ident(c.name) for c in table.columns)} FROM read_parquet({file_list(local)})"
+            select = (
+                f"SELECT {', '.join(quote_ident(c.name) for c in table.columns)} FROM "
+                f"read_parquet({file_list(local)})"
+            )
         else:
             columns = (
                 "{"
                 + ", ".join(f"{quote_str(c.name)}: {quote_str(duckdb_type(c.type))}" for c in table.columns)
                 + "}"
             )
-            select = f"SELECT * FROM read_csv({file_list(local)}, columns={columns}, {textformat.read_options(stmt.properties, stmt.format)})"
+            select = (
+                f"SELECT * FROM read_csv({file_list(local)}, columns={columns}, "
+                f"{textformat.read_options(stmt.properties, stmt.format)})"
+            )
         try:
             rows = self.write(table, spec, select, stmt.overwrite)
         except VolumeError as exc:
