@@ -142,7 +142,7 @@ def bench_load_unload(
         f" vfs -create volume_external_unload -storage_provider oss -url {url}/unload -acd true;"
         f" CREATE TABLE ambulance_data_csv_load ({COLUMNS});",
     )
-    load_s, _ = timed(
+    load_s, lines = timed(
         "LOAD",
         lambda: run_sql(
             console,
@@ -162,6 +162,7 @@ def bench_load_unload(
         ),
         out,
     )
+    print(lines[-1])
     files = [o for o in oss2.ObjectIterator(bucket, prefix="unload/") if o.key.endswith(".csv")]
     unloaded = sum(o.size for o in files) / 1e6
     con = duckdb.connect(config={"threads": 2})
@@ -302,6 +303,7 @@ def main() -> None:
     parser.add_argument("--csv-mib", type=int, default=1024)
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--skip-vectors", action="store_true")
     args = parser.parse_args()
     out = [
         f"# volumes_bench {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
@@ -317,7 +319,8 @@ def main() -> None:
             client, _role, url, bucket = setup(server)
             console = Console(client, print)
             bench_load_unload(console, url, bucket, work, args.csv_mib, out)
-            bench_vectors(console, url, bucket, args.docs, args.queries, out)
+            if not args.skip_vectors:
+                bench_vectors(console, url, bucket, args.docs, args.queries, out)
         finally:
             server.stop()
     text = "\n".join(out)

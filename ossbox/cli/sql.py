@@ -13,13 +13,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ossbox.volumes.client import ProjectClient, load_config
 from ossbox.volumes.console import Console, split_statements
 from ossbox.volumes.errors import VolumeError
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
 
 HISTORY = Path.home() / ".ossbox_sql_history"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,13 +102,15 @@ def _complete(buffer: str) -> bool:
 
 def _interactive(console: Console) -> None:
     prompt = f"odps@ {console.client.project}>"
-    try:
-        from prompt_toolkit import PromptSession
-        from prompt_toolkit.history import FileHistory
+    session: PromptSession[str] | None = None
+    if sys.stdin.isatty():
+        try:
+            from prompt_toolkit import PromptSession
+            from prompt_toolkit.history import FileHistory
 
-        session: PromptSession[str] | None = PromptSession(history=FileHistory(str(HISTORY)))
-    except ImportError:
-        session = None
+            session = PromptSession(history=FileHistory(str(HISTORY)))
+        except ImportError:
+            pass  # plain input() lines
     buffer = ""
     while True:
         try:

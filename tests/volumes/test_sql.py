@@ -284,3 +284,23 @@ def test_reader_without_read_grant(project: Project) -> None:
     assert "NO privilege 'Write'" in bob.sql("INSERT INTO private_t VALUES (1);", check=False).stdout
     shown = bob.sql(f"SHOW GRANTS FOR {bob.name};").stdout
     assert f"projects/{p.name}/tables/private_t: Select" in shown, shown
+
+
+def test_interactive_console_reads_multi_line_statements(project: Project) -> None:
+    import subprocess
+    import sys
+
+    typed = (
+        "CREATE TABLE typed_in\n(a INT,\n b STRING);\n"
+        "INSERT INTO typed_in\nVALUES (1, 'x;y');\nSELECT * FROM typed_in;\nquit\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ossbox", "sql"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        env={**project.alice.env, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| 1 | x;y |" in result.stdout, result.stdout

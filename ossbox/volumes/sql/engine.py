@@ -313,6 +313,7 @@ class StatementRun:
         if rows or overwrite:
             with oss_errors(role, f"the warehouse of {self.project}"):
                 upload_file(bucket, key, local)
+            self.engine.scratch.adopt(bucket, key, local)
             new = [DataFile(key, local.stat().st_size, rows)]
         if not rows and not overwrite:
             return 0
@@ -587,6 +588,7 @@ class StatementRun:
                 parse_location(self.catalog.require_volume(self.project, target.volume or "").url), role
             )
         base = root + target.key
+        started = time.monotonic()
         with oss_errors(role, str(target)):
             objects = self._objects_at(bucket, base)
             if not objects:
@@ -594,6 +596,7 @@ class StatementRun:
             local = self.session.download(bucket, objects, ".parquet" if stmt.format == "parquet" else ".csv")
         for (key, _), path in zip(objects, local, strict=True):
             self.scrub[str(path)] = f"odps://{self.project}/{target.volume}/{key[len(root) :]}"
+        downloaded = time.monotonic()
         if stmt.format == "parquet":
             select = (
                 f"SELECT {', '.join(quote_ident(c.name) for c in table.columns)} FROM "
@@ -615,7 +618,10 @@ class StatementRun:
             raise VolumeError(
                 exc.code, f"LOAD failed, {table.name} is unchanged: {exc.message}", exc.status
             ) from None
-        return {"message": f"OK ({rows} rows loaded from {len(objects)} files)"}
+        took = (
+            f"download {downloaded - started:.1f} s, convert and upload {time.monotonic() - downloaded:.1f} s"
+        )
+        return {"message": f"OK ({rows} rows loaded from {len(objects)} files; {took})"}
 
     @staticmethod
     def _objects_at(bucket: oss2.Bucket, base: str) -> list[tuple[str, int]]:
@@ -673,6 +679,7 @@ class StatementRun:
                 f"SELECT * FROM __out WHERE rowid >= {i * step} AND rowid < {(i + 1) * step}"
                 for i in range(files)
             ]
+        started = time.monotonic()
         run_id = uuid.uuid4().hex[:16]
         prefix = root + (target.key + "/" if target.key else "")
         written, rows = [], 0
@@ -684,7 +691,8 @@ class StatementRun:
             with oss_errors(role, str(target)):
                 upload_file(bucket, key, local)
             written.append(key)
-        return {"message": f"OK ({rows} rows in {len(written)} files under {target})"}
+        took = f"{time.monotonic() - started:.1f} s after reading the source"
+        return {"message": f"OK ({rows} rows in {len(written)} files under {target}; {took})"}
 
 
 def _is_data_file(key: str) -> bool:

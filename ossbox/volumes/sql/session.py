@@ -54,6 +54,16 @@ class Scratch:
             tmp.unlink(missing_ok=True)
         return path
 
+    def adopt(self, bucket: oss2.Bucket, key: str, local: Path) -> None:
+        """A file this process just uploaded as `key`: keep it as the cached copy."""
+        name = hashlib.sha256(f"{bucket.endpoint}/{bucket.bucket_name}/{key}".encode()).hexdigest()
+        tmp = self.cache / f"{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            os.link(local, tmp)
+            os.replace(tmp, self.cache / (name + ".data"))
+        except OSError:
+            tmp.unlink(missing_ok=True)
+
     def trim(self, limit: int = CACHE_LIMIT_BYTES) -> None:
         files = sorted((p.stat().st_mtime, p.stat().st_size, p) for p in self.cache.glob("*.data"))
         total = sum(size for _, size, _ in files)
