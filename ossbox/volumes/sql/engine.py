@@ -238,7 +238,6 @@ class StatementRun:
         target = paths.parse(table.location, self.project)
         volume = self.catalog.require_volume(self.project, target.require_volume())
         role = table.properties.get(textformat.ROLE_ARN) or volume.role_arn
-        fs = self.svc.volume_fs(self.project, volume.name)
         location = parse_location(volume.url)
         bucket = self.svc.access.bucket(location, role)
         base = location.prefix + (target.key + "/" if target.key else "")
@@ -248,7 +247,6 @@ class StatementRun:
                 for o in oss2.ObjectIterator(bucket, prefix=base)
                 if not o.key.endswith("/") and _is_data_file(o.key)
             ]
-        del fs
         by_spec: dict[str, list[tuple[str, int]]] = {}
         names = [c.name for c in table.partition_columns]
         for key, size in objects:
@@ -320,8 +318,9 @@ class StatementRun:
         try:
             old = self.catalog.commit_files(self.project, table.name, spec, new, overwrite, table.created_ms)
         except BaseException:
-            with oss_errors(role, "the warehouse"):
-                bucket.batch_delete_objects([f.key for f in new]) if new else None
+            if new:
+                with oss_errors(role, "the warehouse"):
+                    bucket.batch_delete_objects([f.key for f in new])
             raise
         self.delete_files(old)
         return rows
@@ -371,7 +370,9 @@ class StatementRun:
 
     def _createtable(self, stmt: P.CreateTable) -> Answer:
         self.guard.require(self.caller, self.project, "project", self.project, "CreateTable")
-        name = self.table_name(stmt.name)
+        name = paths.check_name("table", self.table_name(stmt.name))
+        for column in (*stmt.columns, *stmt.partition_columns):
+            paths.check_name("column", column.name)
         if stmt.as_query is not None:
             return self._create_as(name, stmt)
         if stmt.external:
@@ -415,11 +416,10 @@ class StatementRun:
         return OK
 
     def _droptable(self, stmt: P.DropTable) -> Answer:
-        table = self.catalog.get_table(self.project, self.table_name(stmt.name))
-        if table is None:
-            if stmt.if_exists:
-                return OK
-            raise self.catalog.require_table(self.project, self.table_name(stmt.name))  # type: ignore[misc]
+        name = self.table_name(stmt.name)
+        if stmt.if_exists and self.catalog.get_table(self.project, name) is None:
+            return OK
+        table = self.catalog.require_table(self.project, name)
         self.require_table(table, "Delete")
         self.delete_files(self.catalog.drop_table(self.project, table.name))
         return OK
@@ -446,7 +446,7 @@ class StatementRun:
             raise invalid(f"{table.name} is an external table: write its files with UNLOAD or vfs -put.")
         self.require_table(table, "Write")
         spec = self.partition_spec(table, stmt.partition, True)
-        self.expose_query(stmt.query) if not stmt.query.text.lstrip().lower().startswith("values") else None
+        self.expose_query(stmt.query)  # also for VALUES: the text must be exactly one query
         select = self.positional(table, stmt.query.text, stmt.query.offset, stmt.columns)
         rows = self.write(table, spec, select, stmt.overwrite, stmt.query.offset)
         return {"message": f"OK ({rows} rows)"}
@@ -511,7 +511,7 @@ class StatementRun:
         return {"lines": [f"Name: {self.caller.principal}", f"Project: {self.project}"]}
 
     def _grantstatement(self, stmt: P.GrantStatement) -> Answer:
-        principal, user = parse_principal(stmt.user, self.svc.account_id)
+        principal, _ = parse_principal(stmt.user, self.svc.account_id)
         otype, oname = stmt.object_type, stmt.object_name.lower()
         if otype == "project":
             if oname != self.project:
@@ -535,7 +535,6 @@ class StatementRun:
             self.catalog.grant(self.project, principal, otype, oname, privileges)
         else:
             self.catalog.revoke(self.project, principal, otype, oname, privileges)
-        del user
         return OK
 
     def _object_owner(self, otype: str, name: str) -> str:
