@@ -304,3 +304,26 @@ def test_interactive_console_reads_multi_line_statements(project: Project) -> No
     )
     assert result.returncode == 0, result.stderr
     assert "| 1 | x;y |" in result.stdout, result.stdout
+
+
+def test_load_with_a_role_without_oss_rights(project: Project, tmp_path: Path) -> None:
+    import json
+
+    from tests.volumes.conftest import TRUST_ODPS, ossbox
+
+    p = project
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps(TRUST_ODPS))
+    role = "loadnorights" + uuid.uuid4().hex[:6]
+    ossbox(p.server, "ram", "role", "create", role, "--trust-policy", str(trust))
+    arn = f"acs:ram::{p.account_id}:role/{role}"
+    p.bucket.put_object("norights/a.csv", "1\n")
+    make_volume(p, p.alice, "vol_norights", "norights")
+    result = p.alice.sql(
+        "CREATE TABLE nr (x INT);"
+        f" LOAD INTO TABLE nr FROM LOCATION 'odps://{p.name}/vol_norights/' STORED BY"
+        f" 'com.aliyun.odps.CsvStorageHandler' WITH SERDEPROPERTIES ('odps.properties.rolearn'='{arn}');",
+        check=False,
+    )
+    assert result.returncode == 1 and f"The role {arn} may not access" in result.stdout, result.stdout
+    assert "| 0 |" in p.alice.sql("SELECT count(*) AS n FROM nr;").stdout
