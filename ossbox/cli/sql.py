@@ -13,16 +13,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from ossbox.volumes.client import ProjectClient, load_config
 from ossbox.volumes.console import Console, split_statements
 from ossbox.volumes.errors import VolumeError
-
-if TYPE_CHECKING:
-    from prompt_toolkit import PromptSession
 
 HISTORY = Path.home() / ".ossbox_sql_history"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -101,32 +98,54 @@ def _complete(buffer: str) -> bool:
 
 
 def _interactive(console: Console) -> None:
-    prompt = f"odps@ {console.client.project}>"
-    session: PromptSession[str] | None = None
-    if sys.stdin.isatty():
-        try:
-            from prompt_toolkit import PromptSession
-            from prompt_toolkit.history import FileHistory
-
-            session = PromptSession(history=FileHistory(str(HISTORY)))
-        except ImportError:
-            pass  # plain input() lines
+    prompt = f"odps@ {console.client.project}> "
+    read = _prompt_toolkit_reader(prompt) if sys.stdin.isatty() else None
     buffer = ""
     while True:
         try:
-            shown = prompt if not buffer else " " * (len(prompt) - 1) + ">"
-            line = session.prompt(shown + " ") if session else input(shown + " ")
+            if read is not None:
+                text = read()  # a whole statement: Enter inserts a line until the text ends with ';'
+            else:
+                text = input(prompt if not buffer else " " * (len(prompt) - 2) + "> ")
         except EOFError:
             break
         except KeyboardInterrupt:
             buffer = ""
             continue
-        if not buffer and line.strip().lower() in ("quit", "exit", "quit;", "exit;", "q;"):
+        if not buffer and text.strip().lower().rstrip(";") in ("quit", "exit", "q"):
             break
-        buffer += line + "\n"
+        buffer += text + "\n"
         if _complete(buffer):
             console.run_script(buffer, stop_on_error=False)
             buffer = ""
+
+
+def _prompt_toolkit_reader(prompt: str) -> Callable[[], str] | None:
+    """prompt_toolkit with history of whole statements and multi-line editing, or None without it."""
+    try:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+    except ImportError:
+        return None
+    keys = KeyBindings()
+
+    @keys.add("enter")
+    def _enter(event: KeyPressEvent) -> None:
+        buffer = event.current_buffer
+        text = buffer.text
+        if _complete(text) or text.strip().lower().rstrip(";") in ("quit", "exit", "q", ""):
+            buffer.validate_and_handle()
+        else:
+            buffer.insert_text("\n")
+
+    session: PromptSession[str] = PromptSession(
+        history=FileHistory(str(HISTORY)),
+        multiline=True,
+        key_bindings=keys,
+        prompt_continuation=lambda width, _line, _soft: " " * (width - 2) + "> ",
+    )
+    return lambda: session.prompt(prompt)
 
 
 @click.group()

@@ -30,7 +30,7 @@ def position(text: str, offset: int) -> tuple[int, int]:
 
 def syntax_error(text: str, offset: int, message: str) -> VolumeError:
     line, column = position(text, offset)
-    return VolumeError("SyntaxError", f"line {line}:{column} {message}", 400, line, column)
+    return VolumeError("SyntaxError", message, 400, line, column)
 
 
 def tokenize(text: str) -> list[Token]:

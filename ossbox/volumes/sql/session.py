@@ -155,7 +155,7 @@ def check_single_select(text: str, offset: int, statement: str) -> None:
         raise duckdb_error(exc, statement, offset) from None
     if len(found) != 1 or found[0].type != duckdb.StatementType.SELECT:
         line, column = position(statement, offset)
-        raise VolumeError("SyntaxError", f"line {line}:{column} expected one query", 400, line, column)
+        raise VolumeError("SyntaxError", "expected exactly one query", 400, line, column)
 
 
 def duckdb_error(
@@ -175,13 +175,12 @@ def duckdb_error(
         starts = [0] + [i + 1 for i, ch in enumerate(query) if ch == "\n"]
         if qline <= len(starts):
             line, column = position(statement, offset + starts[qline - 1] + max(caret, 0))
-    where = f"line {line}:{column} " if line is not None else ""
     missing = _MISSING_TABLE.search(head)
     if missing:
         return VolumeError(
-            "NoSuchTable", f"{where}Table not found - '{project}.{missing.group(1)}'.", 404, line, column
+            "NoSuchTable", f"Table not found - '{project}.{missing.group(1)}'.", 404, line, column
         )
     kind = "SyntaxError" if isinstance(exc, duckdb.ParserException) else "SemanticError"
     if isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
         kind = "InvalidData"
-    return VolumeError(kind, where + head, 400, line, column)
+    return VolumeError(kind, head, 400, line, column)
