@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from tests.volumes.conftest import Project, User
 
+CSV = "com.aliyun.odps.CsvStorageHandler"
 AMBULANCE_CSV = """\
 1,1,51,1,46.81006,-92.08174,9/14/2014 0:00,S
 1,2,13,1,46.81006,-92.08174,9/14/2014 0:01,NE
@@ -327,3 +328,20 @@ def test_load_with_a_role_without_oss_rights(project: Project, tmp_path: Path) -
     )
     assert result.returncode == 1 and f"The role {arn} may not access" in result.stdout, result.stdout
     assert "| 0 |" in p.alice.sql("SELECT count(*) AS n FROM nr;").stdout
+
+
+def test_unload_split_size_sets_the_number_of_files(project: Project) -> None:
+    p = project
+    make_volume(p, p.alice, "vol_split", "split")
+    out = p.alice.sql(
+        "CREATE TABLE big AS SELECT i AS id, md5(CAST(i AS VARCHAR)) AS h FROM range(200000) t(i);"
+        " set odps.stage.mapper.split.size=1;"
+        f" unload from big into location 'odps://{p.name}/vol_split/a' stored by '{CSV}';"
+        " set odps.stage.mapper.split.size=256;"
+        f" unload from big into location 'odps://{p.name}/vol_split/b' stored by '{CSV}';"
+    ).stdout
+    small = [o for o in p.bucket.list_objects("split/a/").object_list if o.key.endswith(".csv")]
+    large = [o for o in p.bucket.list_objects("split/b/").object_list if o.key.endswith(".csv")]
+    assert len(large) == 1 and len(small) > 3, out
+    rows = sum(len(p.bucket.get_object(o.key).read().splitlines()) for o in small)
+    assert rows == 200000

@@ -143,3 +143,26 @@ def test_user_without_grants(project: Project, tmp_path: Path) -> None:
     project.owner.sql(f"REMOVE USER {outsider.name};")
     result = outsider.sql("vfs -ls /;", check=False)
     assert "You don't exist in project" in result.stdout, result.stdout
+
+
+def test_quick_start_statements_verbatim(project: Project, tmp_path: Path) -> None:
+    """The document's step 1 for a new user: check, grant, revoke, check again."""
+    p = project
+    user = p.make_user("erin" + uuid.uuid4().hex[:6])
+    steps = tmp_path / "quick_start.sql"
+    steps.write_text(
+        f"SHOW GRANTS FOR {user.name};\n"
+        f"GRANT CreateVolume ON project {p.name} TO USER {user.name};\n"
+        f"SHOW GRANTS FOR {user.name};\n"
+        f"REVOKE CreateVolume ON project {p.name} FROM USER {user.name};\n"
+        f"SHOW GRANTS FOR {user.name};\n"
+    )
+    out = p.owner.sql_file(steps).stdout
+    blocks = out.split("Authorization Type: ACL")[1:]
+    assert len(blocks) == 3, out
+    assert "CreateVolume" not in blocks[0] and f"projects/{p.name}: CreateVolume" in blocks[1], out
+    assert "CreateVolume" not in blocks[2], out
+    denied = user.sql(
+        f"vfs -create nope -storage_provider oss -url {p.volume_url('nope')} -acd true;", check=False
+    )
+    assert "NO privilege 'CreateVolume'" in denied.stdout, denied.stdout

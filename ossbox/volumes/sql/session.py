@@ -24,6 +24,7 @@ from ossbox.volumes.errors import VolumeError
 from ossbox.volumes.sql.lexer import position
 
 CACHE_LIMIT_BYTES = 4 << 30
+MEMORY_LIMIT = "2GB"
 _DOWNLOAD_THREADS = 4
 _LINE = re.compile(r"LINE (\d+): (.*)\n( *)\^", re.S)
 _MISSING_TABLE = re.compile(r'Table with name "?([^"\s]+)"? does not exist')
@@ -94,6 +95,8 @@ class Session:
                 "autoinstall_known_extensions": False,
                 "autoload_known_extensions": False,
                 "temp_directory": str(directory / "spill"),
+                # several statements may run at once in each server process; beyond this DuckDB spills
+                "memory_limit": MEMORY_LIMIT,
             },
         )
         self.con.execute(f"SET allowed_directories=['{directory}/']")
