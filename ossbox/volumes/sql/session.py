@@ -30,35 +30,6 @@ _LINE = re.compile(r"LINE (\d+): (.*)\n( *)\^", re.S)
 _MISSING_TABLE = re.compile(r'Table with name "?([^"\s]+)"? does not exist')
 
 
-_RANGE_BYTES = 32 << 20
-
-
-def download_object(bucket: oss2.Bucket, key: str, size: int, target: Path) -> None:
-    """One object into a local file; above 64 MiB in 32 MiB ranges on 4 threads (one stream tops out at
-    a few hundred MB/s in oss2)."""
-    if size <= 2 * _RANGE_BYTES:
-        bucket.get_object_to_file(key, str(target))
-        return
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.ftruncate(fd, size)
-
-        def fetch(start: int) -> None:
-            end = min(start + _RANGE_BYTES, size) - 1
-            stream = bucket.get_object(key, byte_range=(start, end))
-            offset = start
-            for chunk in stream:
-                os.pwrite(fd, chunk, offset)
-                offset += len(chunk)
-            if offset != end + 1:
-                raise OSError(f"short read of {key} at {start}: {offset - start} bytes")
-
-        with ThreadPoolExecutor(_DOWNLOAD_THREADS) as pool:
-            list(pool.map(fetch, range(0, size, _RANGE_BYTES)))
-    finally:
-        os.close(fd)
-
-
 class Scratch:
     """The service's scratch space: a download cache of immutable data files and per-statement dirs."""
 
@@ -78,7 +49,7 @@ class Scratch:
             return path
         tmp = self.cache / f"{name}.{uuid.uuid4().hex}.tmp"
         try:
-            download_object(bucket, key, size, tmp)
+            bucket.get_object_to_file(key, str(tmp))
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -161,7 +132,7 @@ class Session:
         with ThreadPoolExecutor(_DOWNLOAD_THREADS) as pool:
             list(
                 pool.map(
-                    lambda p: download_object(bucket, p[0][0], p[0][1], p[1]),
+                    lambda p: bucket.get_object_to_file(p[0][0], str(p[1])),
                     zip(objects, targets, strict=True),
                 )
             )
