@@ -345,3 +345,56 @@ def test_unload_split_size_sets_the_number_of_files(project: Project) -> None:
     assert len(large) == 1 and len(small) > 3, out
     rows = sum(len(p.bucket.get_object(o.key).read().splitlines()) for o in small)
     assert rows == 200000
+
+
+def test_maxcompute_types_round_trip(project: Project) -> None:
+    out = project.alice.sql(
+        "CREATE TABLE typed (s STRING, bi BIGINT, i INT, d DOUBLE, b BOOLEAN, dt DATETIME, dec DECIMAL(10,2),"
+        " day DATE, v VARCHAR(10), arr ARRAY<BIGINT>);"
+        " INSERT INTO typed VALUES ('x', 9007199254740993, -7, 0.25, true, '2014-09-14 00:01:00', 12.5,"
+        " '2024-02-29', 'short', [1, 2]);"
+        " INSERT INTO typed (s) VALUES ('only s');"
+        " SELECT * FROM typed ORDER BY s; DESC typed;"
+    ).stdout
+    rows = table_rows(out)
+    assert rows[1] == ["only s", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"], out
+    assert rows[2] == [
+        "x",
+        "9007199254740993",
+        "-7",
+        "0.25",
+        "true",
+        "2014-09-14 00:01:00",
+        "12.50",
+        "2024-02-29",
+        "short",
+        "[1, 2]",
+    ], out
+    assert ["dec", "decimal(10,2)", "", ""] in rows and ["arr", "array<bigint>", "", ""] in rows, out
+    bad = project.alice.sql("INSERT INTO typed (i) VALUES ('not a number');", check=False)
+    assert bad.returncode == 1 and "InvalidData" in bad.stdout, bad.stdout
+
+
+def test_only_the_owner_creates_projects(project: Project) -> None:
+    from tests.volumes.conftest import ossbox
+
+    alice = project.alice
+    result = ossbox(
+        project.server,
+        "project",
+        "create",
+        "alices_own",
+        "--warehouse",
+        project.volume_url("alice"),
+        "--role-arn",
+        project.role_arn,
+        env={
+            "ODPS_ENDPOINT": project.server.endpoint,
+            "ODPS_ACCESS_ID": alice.key_id,
+            "ODPS_ACCESS_KEY": alice.secret,
+        },
+        check=False,
+    )
+    assert result.returncode == 1 and "Only the account owner may create projects" in result.stderr, (
+        result.stderr
+    )
