@@ -223,7 +223,7 @@ class ProjectService:
             if entry is not None and (entry.is_dir or not args.get("overwrite")):
                 what = "a directory" if entry.is_dir else "an existing file"
                 raise VolumeError("FileAlreadyExists", f"{path} is {what}", 409)
-            fs._check_parent_is_not_file(path.key)
+            fs.check_parent_is_not_file(path.key)
         else:
             entry = fs.require(path.key)
             if entry.is_dir:

@@ -126,11 +126,11 @@ class VolumeFs:
                 raise already_exists("PathIsDirectory", f"{self._where(path)} is a directory")
             if entry.size:
                 raise already_exists("FileAlreadyExists", f"{self._where(path)} must be a zero-length file")
-        self._check_parent_is_not_file(path)
+        self.check_parent_is_not_file(path)
         with oss_errors(self.role_arn, self._where(path)):
             self.bucket.put_object(self._key(path), b"")
 
-    def _check_parent_is_not_file(self, path: str) -> None:
+    def check_parent_is_not_file(self, path: str) -> None:
         parent = path.rsplit("/", 1)[0] if "/" in path else ""
         if parent:
             entry = self.stat(parent)
@@ -165,7 +165,7 @@ class VolumeFs:
             raise already_exists("FileAlreadyExists", f"{self._where(dst)} already exists")
         if source.is_dir and (dst == src or dst.startswith(src + "/")):
             raise VolumeError("InvalidPath", f"cannot move or copy {self._where(src)} into itself")
-        self._check_parent_is_not_file(dst)
+        self.check_parent_is_not_file(dst)
         pairs = [(k, self._key(dst) + k[len(self._key(src)) :], n) for k, n in self.walk_files(src)]
         with oss_errors(self.role_arn, self._where(src)):
             with ThreadPoolExecutor(_COPY_THREADS) as pool:
