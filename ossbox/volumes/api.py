@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ossbox.volumes import signing
-from ossbox.volumes.errors import VolumeError
+from ossbox.volumes.errors import VolumeError, not_installed
 from ossbox.volumes.grants import Caller, owner_principal, user_principal
 from ossbox.volumes.service import ProjectService
 
@@ -150,7 +150,10 @@ class ProjectApi:
                     svc.require_instance(caller, name)
                     return {"instance": uuid.uuid4().hex}
                 if action == "vector-search":
-                    from ossbox.volumes.vector import run_vector_search
+                    try:
+                        from ossbox.volumes.vector import run_vector_search
+                    except ImportError as exc:
+                        raise not_installed(f"vector search ({exc.name} is missing)") from None
 
                     return run_vector_search(svc, caller, name, body)
         raise VolumeError("NoSuchApi", f"Unknown API call {req.method} {req.path!r}.", 404)
