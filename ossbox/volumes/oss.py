@@ -77,7 +77,7 @@ class _Temporary:
     access_key_id: str
     secret: str
     token: str
-    renew_at: float
+    expires_at: float
 
 
 class OssAccess:
@@ -131,15 +131,15 @@ class OssAccess:
                 "StsUnavailable", f"STS at {self._sts_endpoint} did not answer: {exc.get_error_msg()}", 503
             ) from None
         c = answer["Credentials"]
-        return _Temporary(
-            c["AccessKeyId"], c["AccessKeySecret"], c["SecurityToken"], started + _SESSION_S - _RENEW_BEFORE_S
-        )
+        return _Temporary(c["AccessKeyId"], c["AccessKeySecret"], c["SecurityToken"], started + _SESSION_S)
 
-    def credentials(self, role_arn: str) -> tuple[str, str, str]:
+    def credentials(self, role_arn: str, valid_for_s: float = 0) -> tuple[str, str, str]:
+        """Temporary credentials of the role that stay valid at least `valid_for_s` more seconds (a presigned
+        URL stops working when the credentials that signed it expire)."""
         check_role_arn(role_arn)
         with self._lock:
             cached = self._cache.get(role_arn)
-        if cached is None or cached.renew_at <= self._clock():
+        if cached is None or cached.expires_at - _RENEW_BEFORE_S - valid_for_s <= self._clock():
             cached = self._assume(role_arn)
             with self._lock:
                 self._cache[role_arn] = cached
@@ -149,8 +149,8 @@ class OssAccess:
         with self._lock:
             self._cache.pop(role_arn, None)
 
-    def bucket(self, location: OssLocation, role_arn: str) -> oss2.Bucket:
-        key_id, secret, token = self.credentials(role_arn)
+    def bucket(self, location: OssLocation, role_arn: str, valid_for_s: float = 0) -> oss2.Bucket:
+        key_id, secret, token = self.credentials(role_arn, valid_for_s)
         auth = oss2.StsAuth(key_id, secret, token)
         return oss2.Bucket(
             auth, location.endpoint_url, location.bucket, session=self._session, connect_timeout=30

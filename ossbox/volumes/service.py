@@ -20,7 +20,8 @@ from ossbox.volumes.vfs import VolumeFs
 if TYPE_CHECKING:
     from ossbox.volumes.sql.engine import SqlEngine
 
-PRESIGN_MAX_S = 3600
+# signed with role credentials of one hour: a URL must end before them, so at most half of that
+PRESIGN_MAX_S = 1800
 PRESIGN_DEFAULT_S = 900
 
 
@@ -107,16 +108,18 @@ class ProjectService:
         self.guard.require(caller, project, "volume", volume.name, "Delete", volume.owner)
         self.catalog.delete_volume(project, volume.name)
 
-    def volume_fs(self, project: str, volume_name: str) -> VolumeFs:
+    def volume_fs(self, project: str, volume_name: str, valid_for_s: float = 0) -> VolumeFs:
         volume = self.catalog.require_volume(project, volume_name)
         location = parse_location(volume.url)
-        bucket = self.access.bucket(location, volume.role_arn)
+        bucket = self.access.bucket(location, volume.role_arn, valid_for_s)
         return VolumeFs(bucket, location, volume.role_arn, f"odps://{project}/{volume.name}")
 
-    def _checked(self, caller: Caller, path: paths.VolumePath, needed: str) -> VolumeFs:
+    def _checked(
+        self, caller: Caller, path: paths.VolumePath, needed: str, valid_for_s: float = 0
+    ) -> VolumeFs:
         volume = self.catalog.require_volume(path.project, path.require_volume())
         self.guard.require(caller, path.project, "volume", volume.name, needed, volume.owner)
-        return self.volume_fs(path.project, volume.name)
+        return self.volume_fs(path.project, volume.name, valid_for_s)
 
     # -- the vfs verbs ---------------------------------------------------------------------------------
     def vfs(self, caller: Caller, project: str, args: dict[str, Any]) -> dict[str, object]:
@@ -217,7 +220,7 @@ class ProjectService:
         expires = int(args.get("expires", PRESIGN_DEFAULT_S))
         if not 1 <= expires <= PRESIGN_MAX_S:
             raise invalid(f"expires must be 1..{PRESIGN_MAX_S} seconds.")
-        fs = self._checked(caller, path, "Read" if method == "GET" else "Write")
+        fs = self._checked(caller, path, "Read" if method == "GET" else "Write", expires)
         if method == "PUT":
             entry = fs.stat(path.key)
             if entry is not None and (entry.is_dir or not args.get("overwrite")):
