@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -179,10 +179,6 @@ class Catalog:
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return list(self._conn().execute(sql, args).fetchall())
 
-    def transaction(self, op: Callable[[sqlite3.Connection], T]) -> T:
-        with self._write() as conn:
-            return op(conn)
-
     # -- projects --------------------------------------------------------------------------------------
     def create_project(self, project: Project) -> None:
         with self._write() as conn:
@@ -205,10 +201,6 @@ class Catalog:
 
     def list_projects(self) -> list[Project]:
         return [Project(*r) for r in self._read("SELECT * FROM projects ORDER BY name")]  # type: ignore[arg-type]
-
-    def delete_project(self, name: str) -> None:
-        with self._write() as conn:
-            conn.execute("DELETE FROM projects WHERE name = ?", (name,))
 
     # -- members and grants ----------------------------------------------------------------------------
     def add_member(self, project: str, principal: str) -> bool:

@@ -145,10 +145,6 @@ class OssAccess:
                 self._cache[role_arn] = cached
         return cached.access_key_id, cached.secret, cached.token
 
-    def forget(self, role_arn: str) -> None:
-        with self._lock:
-            self._cache.pop(role_arn, None)
-
     def bucket(self, location: OssLocation, role_arn: str, valid_for_s: float = 0) -> oss2.Bucket:
         key_id, secret, token = self.credentials(role_arn, valid_for_s)
         auth = oss2.StsAuth(key_id, secret, token)

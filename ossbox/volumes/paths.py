@@ -49,10 +49,6 @@ class VolumePath:
             return "/"
         return f"/{self.volume}" + (f"/{self.key}" if self.key else "")
 
-    def child(self, name: str) -> VolumePath:
-        key = f"{self.key}/{name}" if self.key else name
-        return VolumePath(self.project, self.volume, key)
-
     @property
     def name(self) -> str:
         return self.key.rsplit("/", 1)[-1] if self.key else (self.volume or "")
