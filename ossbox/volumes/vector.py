@@ -96,23 +96,31 @@ def _read_vectors(
     where = ""
     if table.partition_columns:
         where = f" WHERE {quote_ident(table.partition_columns[0].name)} = {quote_str(partition)}"
-    rows = run.query(
-        f"SELECT CAST(pk AS VARCHAR), CAST(vector AS VARCHAR) FROM {quote_ident(table.name)}{where}"
-    ).fetchall()
-    if not rows:
+    source = (
+        "SELECT CAST(pk AS VARCHAR) AS pk, CAST(vector AS VARCHAR) AS v "
+        f"FROM {quote_ident(table.name)}{where}"
+    )
+    # DuckDB splits and converts the strings (12.8 million floats take seconds in Python, a fraction here);
+    # TRY_CAST leaves NULL where a value is not a number, so the bad row can be named.
+    parsed = (
+        "SELECT pk, TRY_CAST(string_split(v, '~') AS FLOAT[]) AS x, len(string_split(v, '~')) AS n "
+        f"FROM ({source})"
+    )
+    bad = run.query(
+        f"SELECT pk, n FROM ({parsed}) "
+        f"WHERE x IS NULL OR n != {dimension} OR list_aggregate(x, 'count') != n LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        pk, count = bad
+        if count != dimension:
+            raise invalid(f"{table.name}: the vector of {pk} has {count} values, -dimension is {dimension}")
+        raise invalid(f"{table.name}: the vector of {pk} is not '~'-separated numbers")
+    result: Any = run.query(f"SELECT pk, x FROM ({parsed})").to_arrow_table()
+    if result.num_rows == 0:
         raise VolumeError("EmptyTable", f"{table.name} has no rows in the partition {partition}.", 400)
-    pks = [str(r[0]) for r in rows]
-    out = np.empty((len(rows), dimension), dtype=np.float32)
-    for i, (pk, text) in enumerate(rows):
-        try:
-            values = [float(x) for x in str(text).split("~")]
-        except ValueError:
-            raise invalid(f"{table.name}: the vector of {pk} is not '~'-separated numbers") from None
-        if len(values) != dimension:
-            raise invalid(
-                f"{table.name}: the vector of {pk} has {len(values)} values, -dimension is {dimension}"
-            )
-        out[i] = values
+    pks = [str(v) for v in result.column("pk").to_pylist()]
+    flat = result.column("x").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    out = np.ascontiguousarray(flat.reshape(len(pks), dimension), dtype=np.float32)
     return pks, out
 
 

@@ -122,6 +122,7 @@ def test_hnsw_index_above_threshold_and_bad_flags(project: Project, tmp_path: Pa
             "CREATE TABLE hq (pk STRING, vector STRING) PARTITIONED BY (pt STRING);\n"
             f"INSERT OVERWRITE TABLE hd PARTITION (pt='1') VALUES {values('d', docs)};\n"
             f"INSERT OVERWRITE TABLE hq PARTITION (pt='1') VALUES {values('q', queries)};\n"
+            f"INSERT OVERWRITE TABLE hd PARTITION (pt='bad') VALUES ('d0', '{'~'.join(['1'] * 15)}~x');\n"
             f"vfs -create hnsw_vol -storage_provider oss -url {p.volume_url('hnsw')} -acd true -role_arn "
             f"{p.role_arn};\n",
         )
@@ -142,6 +143,10 @@ def test_hnsw_index_above_threshold_and_bad_flags(project: Project, tmp_path: Pa
         (flags.replace("-data_type float", "-data_type int8"), "only float"),
         (flags.replace("-topk 5", "-topk x"), "-topk takes a number"),
         (flags.replace("-doc_table hd", "-doc_table nosuch"), "Table not found"),
+        (
+            flags.replace("-doc_table_partition 1", "-doc_table_partition bad"),
+            "of d0 is not '~'-separated numbers",
+        ),
         (flags.replace(" -external_volume hnsw_vol", ""), "missing flags: -external_volume"),
     ):
         result = alice.sql(bad, check=False)
