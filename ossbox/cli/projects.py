@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,23 +47,52 @@ class _Identities:
         return asyncio.run_coroutine_threadsafe(ask(), self.loop).result(30)
 
 
-@dataclass
 class ProjectRuntime:
-    api: ProjectApi
-    catalog: Catalog
-    identities: _Identities
+    """The project service of one server process, built on its first request: a worker that never serves
+    one pays nothing at start-up (no oss2 import, no catalog)."""
+
+    def __init__(self, data_dir: Path, meta: SqliteMeta, account_id: str, owner_id: str, region: str) -> None:
+        self._args = (data_dir, account_id, owner_id, region)
+        self.identities = _Identities(meta)
+        self._sts_endpoint = os.environ.get(ENV_STS, "")
+        self._api: ProjectApi | None = None
+        self._catalog: Catalog | None = None
 
     def set_own_address(self, host: str, port: int) -> None:
         """STS is the server itself unless configured otherwise: known once the server listens."""
-        if not os.environ.get(ENV_STS):
+        if not self._sts_endpoint:
             reachable = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
-            self.api.service.access.set_sts_endpoint(f"{reachable}:{port}")
+            self._sts_endpoint = f"{reachable}:{port}"
+
+    def _build(self) -> ProjectApi:
+        from ossbox.service.identities import IdentityAdmin
+        from ossbox.volumes.api import ProjectApi
+        from ossbox.volumes.catalog import Catalog
+        from ossbox.volumes.oss import OssAccess
+        from ossbox.volumes.service import ProjectService
+
+        data_dir, account_id, owner_id, region = self._args
+        # The SDKs log every refused call (a 404 HEAD is how a directory is told from a file): the service
+        # turns them into its own errors instead.
+        logging.getLogger("oss2").setLevel(logging.WARNING)
+        logging.getLogger("aliyunsdkcore").setLevel(logging.CRITICAL)
+        key_id, secret = os.environ.get(ENV_KEY_ID), os.environ.get(ENV_KEY_SECRET)
+        if not key_id or not secret:
+            service_key = IdentityAdmin(self.identities.meta, owner_id, account_id).service_key(SERVICE_NAME)
+            key_id, secret = service_key.access_key_id, service_key.secret
+        access = OssAccess(self._sts_endpoint, key_id, secret, region)
+        self._catalog = Catalog(data_dir / PROJECTS_DB)
+        scratch = data_dir / "projects-scratch"
+        scratch.mkdir(exist_ok=True)
+        service = ProjectService(self._catalog, access, account_id, self.identities.user_exists, scratch)
+        return ProjectApi(service)
 
     async def __call__(self, http: Request) -> Response:
         from ossbox.volumes.api import MAX_BODY, ApiRequest, access_key_of
 
-        if self.identities.loop is None:
+        if self._api is None:
             self.identities.loop = asyncio.get_running_loop()
+            self._api = self._build()
         try:
             body = await http.body.read_all(MAX_BODY)
         except BodyTooLarge:
@@ -79,7 +107,7 @@ class ProjectRuntime:
         )
         key_id = access_key_of(headers)
         key = self._key_info(key_id) if key_id else None
-        answer = await asyncio.to_thread(self.api.handle, req, key)
+        answer = await asyncio.to_thread(self._api.handle, req, key)
         return Response(answer.status, answer.headers, answer.body)
 
     def _key_info(self, key_id: str) -> KeyInfo | None:
@@ -92,33 +120,14 @@ class ProjectRuntime:
         return KeyInfo(key.secret, key.user_name)
 
     def close(self) -> None:
-        self.catalog.close()
+        if self._catalog is not None:
+            self._catalog.close()
 
 
 def open_project_service(
     data_dir: Path, meta: SqliteMeta, account_id: str, owner_id: str, region: str
 ) -> ProjectRuntime:
-    from ossbox.service.identities import IdentityAdmin
-    from ossbox.volumes.api import ProjectApi
-    from ossbox.volumes.catalog import Catalog
-    from ossbox.volumes.oss import OssAccess
-    from ossbox.volumes.service import ProjectService
-
-    # The SDKs log every refused call (a 404 HEAD is how a directory is told from a file): the service turns
-    # them into its own errors instead.
-    logging.getLogger("oss2").setLevel(logging.WARNING)
-    logging.getLogger("aliyunsdkcore").setLevel(logging.CRITICAL)
-    key_id, secret = os.environ.get(ENV_KEY_ID), os.environ.get(ENV_KEY_SECRET)
-    if not key_id or not secret:
-        service_key = IdentityAdmin(meta, owner_id, account_id).service_key(SERVICE_NAME)
-        key_id, secret = service_key.access_key_id, service_key.secret
-    access = OssAccess(os.environ.get(ENV_STS, ""), key_id, secret, region)
-    catalog = Catalog(data_dir / PROJECTS_DB)
-    scratch = data_dir / "projects-scratch"
-    scratch.mkdir(exist_ok=True)
-    identities = _Identities(meta)
-    service = ProjectService(catalog, access, account_id, identities.user_exists, scratch)
-    return ProjectRuntime(ProjectApi(service), catalog, identities)
+    return ProjectRuntime(data_dir, meta, account_id, owner_id, region)
 
 
 @click.group()

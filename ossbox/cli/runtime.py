@@ -8,6 +8,7 @@ import ctypes
 import logging
 import os
 import secrets
+import select
 import signal
 import socket
 import time
@@ -220,9 +221,14 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with os.fdopen(ready_r, "rb", buffering=0) as ready:
-        for _ in range(cfg.workers):
-            ready.read(1)
-        announce()
+        started = 0
+        # A SIGTERM before every worker is listening must not leave this loop waiting for a worker that was
+        # just told to stop (it would never report): wait in short steps and give up once stopping.
+        while started < cfg.workers and not stopping:
+            if select.select([ready], [], [], 0.2)[0]:
+                started += len(ready.read(1))
+        if not stopping:
+            announce()
         while workers:
             try:
                 pid, status = os.wait()

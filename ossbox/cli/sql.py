@@ -13,13 +13,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ossbox.volumes.client import ProjectClient, load_config
-from ossbox.volumes.console import Console, split_statements
-from ossbox.volumes.errors import VolumeError
+if TYPE_CHECKING:  # imported where used: every `ossbox` command loads this module
+    from ossbox.volumes.client import ProjectClient
+    from ossbox.volumes.console import Console
 
 HISTORY = Path.home() / ".ossbox_sql_history"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,6 +51,9 @@ def make_client(
     access_id: str | None,
     access_key: str | None,
 ) -> ProjectClient:
+    from ossbox.volumes.client import ProjectClient, load_config
+    from ossbox.volumes.errors import VolumeError
+
     try:
         return ProjectClient(load_config(endpoint, project, access_id, access_key, config_file))
     except VolumeError as exc:
@@ -80,6 +83,8 @@ def sql(
     continue_on_error: bool,
 ) -> None:
     """The MaxCompute-style console: SQL, GRANT/REVOKE, vfs and Proxima CE's jar command."""
+    from ossbox.volumes.console import Console
+
     console = Console(make_client(config_file, endpoint, project, access_id, access_key), click.echo)
     if execute is not None or script is not None:
         text = execute if execute is not None else script.read_text(encoding="utf-8")  # type: ignore[union-attr]
@@ -93,6 +98,8 @@ def _complete(buffer: str) -> bool:
     stripped = buffer.rstrip()
     if not stripped.endswith(";"):
         return False
+    from ossbox.volumes.console import split_statements
+
     statements = list(split_statements(stripped + "\n--"))
     return bool(statements) and not stripped.endswith("\\;")
 
@@ -183,6 +190,7 @@ def job_run(
     import tempfile
 
     from ossbox.volumes import jobs
+    from ossbox.volumes.errors import VolumeError
 
     client = make_client(config_file, endpoint, project, access_id, access_key)
     props = jobs.parse_properties(conf.read_text(encoding="utf-8")) if conf else {}
