@@ -12,8 +12,10 @@ from ossbox.cli.delivery import delivery
 from ossbox.cli.druid import druid
 from ossbox.cli.lifecycle import lifecycle, test_clock
 from ossbox.cli.options import data_dir_option
+from ossbox.cli.projects import project
 from ossbox.cli.ram import ram
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run, test_clock_requested
+from ossbox.cli.sql import job, sql
 from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
@@ -209,6 +211,9 @@ main.add_command(delivery)
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)
+main.add_command(project)
+main.add_command(sql)
+main.add_command(job)
 
 from ossbox.cli.ossutil import register as _register_ossutil  # noqa: E402 - ossutil's habits: ls, cp, sync, ...
 

@@ -22,6 +22,7 @@ from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.cli.delivery import start_delivery
+from ossbox.cli.projects import open_project_service
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.core.clock import Clock, OffsetClock, SystemClock
 from ossbox.http.app import OssApp
@@ -179,10 +180,12 @@ async def serve_worker(
         access_logger,
     )
     tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
+    projects = open_project_service(cfg.data_dir, meta, account_id, ROOT_OWNER_ID, cfg.region)
     state = ServerState()
-    server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
+    server = await serve(dispatch(app, tables.app, projects), cfg.host, port, state, reuse_port=reuse_port)
     access_logger.start()
     listening_port = server.sockets[0].getsockname()[1]
+    projects.set_own_address(cfg.host, listening_port)
     on_listening(listening_port)
     delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
     lifecycle = None
@@ -210,6 +213,7 @@ async def serve_worker(
             await lifecycle
     committer.stop()
     tables.close()
+    projects.close()
     storage.close()
     meta.close()
 
