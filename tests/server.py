@@ -14,6 +14,7 @@ from pathlib import Path
 ACCESS_KEY_ID = "LTAItestrootkey000000"
 ACCESS_KEY_SECRET = "testrootsecret0000000000000000"
 REGION = "cn-hangzhou"
+_BANNER = "ossbox serving OSS at"
 
 
 def free_port() -> int:
@@ -44,6 +45,7 @@ class ServerProcess:
         )
         env.update(self.extra_env or {})
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+        started_at = len(self.log())
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [
@@ -65,14 +67,14 @@ class ServerProcess:
         )
         log.close()
         deadline = time.monotonic() + timeout
+        # Ready when the banner of this start is printed: the supervisor prints it once every worker listens.
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"ossbox exited early:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            if _BANNER in self.log()[started_at:]:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5):
                     return self
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         raise RuntimeError(f"ossbox did not start:\n{self.log()}")
 
     def log(self) -> str:

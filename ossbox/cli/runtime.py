@@ -292,7 +292,8 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
             continue
         log.error("worker %d (pid %d) exited with status %d; starting it again", number, pid, status)
         time.sleep(0.5)
-        workers[_fork_worker(cfg, port, number, None)] = number
+        if not stopping:  # a stop may have come during the pause: its SIGTERM went to the others only
+            workers[_fork_worker(cfg, port, number, None)] = number
 
 
 def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int | None) -> int:

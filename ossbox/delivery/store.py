@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from ossbox.core.sqlite_files import connect_wal
 from ossbox.delivery.model import Status, Task, TaskConfig
 
 _SCHEMA_VERSION = 1
@@ -109,11 +110,8 @@ class DeliveryStore:
     """One connection; use one store per thread."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
-        self._conn.execute("PRAGMA busy_timeout=30000")
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: a commit (of a staged batch above all) is on disk before anything acts on it.
-        self._conn.execute("PRAGMA synchronous=FULL")
+        # synchronous=FULL: a commit (of a staged batch above all) is on disk before anything acts on it.
+        self._conn = connect_wal(path)
         if self._conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
             self._conn.execute("BEGIN IMMEDIATE")
             try:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
+from ossbox.core.sqlite_files import connect_wal
 from ossbox.core.versions import NULL_VERSION, vseq_of
 from ossbox.meta.bucket_configs import BucketConfigCatalog, BucketConfigWriter
 from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityWriter, access_key_from_row
@@ -88,13 +89,10 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    # Pages freed by deleting inline blobs go back to the filesystem (see write_batch); this takes
-    # effect only on a database created with it, i.e. before the first table exists.
-    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: every commit is fsync'd; group commit keeps that affordable.
-    conn.execute("PRAGMA synchronous=FULL")
+    # auto_vacuum: pages freed by deleting inline blobs go back to the filesystem (see write_batch); this
+    # takes effect only on a database created with it, i.e. before the first table exists. Commits are
+    # fsync'd (synchronous=FULL); group commit keeps that affordable.
+    conn = connect_wal(path, ["auto_vacuum=INCREMENTAL"])
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA cache_size=-65536")
     return conn

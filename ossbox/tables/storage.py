@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from ossbox.core.sqlite_files import connect_wal
 from ossbox.meta.shared_state import SharedState
 from ossbox.tables.errors import TableError, storage_full
 from ossbox.tables.model import TableInfo
@@ -56,10 +57,8 @@ def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
             f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
         )
     else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # FULL: every commit is fsync'd; group commit keeps that affordable.
-        conn.execute("PRAGMA synchronous=FULL")
+        # Commits are fsync'd (synchronous=FULL); group commit keeps that affordable.
+        conn = connect_wal(path)
     conn.execute("PRAGMA busy_timeout=30000")
     conn.execute("PRAGMA cache_size=-65536")
     return conn

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from ossbox.core.sqlite_files import connect_wal
 from ossbox.volumes.errors import already_exists, not_found
 
 T = TypeVar("T")
@@ -127,11 +128,8 @@ class Catalog:
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn = connect_wal(self.path)
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
