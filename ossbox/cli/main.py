@@ -83,6 +83,15 @@ def main() -> None:
     "[env OSSBOX_BASE_DOMAIN].",
 )
 @click.option(
+    "--s3-domain",
+    "s3_domains",
+    envvar="OSSBOX_S3_DOMAIN",
+    multiple=True,
+    help="Host name that speaks only S3, even to unsigned requests (HOST path style, BUCKET.HOST "
+    "virtual-hosted); repeatable. Signed S3 requests are recognised on any host (docs/s3.md) "
+    "[env OSSBOX_S3_DOMAIN].",
+)
+@click.option(
     "--workers",
     envvar="OSSBOX_WORKERS",
     default="auto",
@@ -94,7 +103,13 @@ def main() -> None:
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
-    address: str, data_dir: Path, region: str, base_domains: tuple[str, ...], workers: str, log_level: str
+    address: str,
+    data_dir: Path,
+    region: str,
+    base_domains: tuple[str, ...],
+    s3_domains: tuple[str, ...],
+    workers: str,
+    log_level: str,
 ) -> None:
     """Run the OSS server.
 
@@ -116,6 +131,7 @@ def server(
             root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
+            s3_domains=tuple(d.lower().strip(".") for d in s3_domains if d),
         )
     )
 

@@ -19,12 +19,14 @@ from typing import Any
 from ossbox.auth.authenticator import Authenticator
 from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
+from ossbox.auth.s3 import S3Authenticator
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
+from ossbox.http.s3.app import S3Api
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
@@ -47,6 +49,8 @@ class ServerConfig:
     root_key_id: str | None
     root_key_secret: str | None
     workers: int = 1
+    # Hosts whose requests are always S3 (path style on the host itself, virtual-hosted below it).
+    s3_domains: tuple[str, ...] = ()
 
 
 def open_meta(data_dir: Path) -> SqliteMeta:
@@ -148,6 +152,14 @@ async def serve_worker(
         authorizer,
         RpcApi(sts, resolve, cfg.base_domains),
         cfg.base_domains,
+        S3Api(
+            storage,
+            S3Authenticator(resolve, cfg.region),
+            authorizer,
+            (*cfg.s3_domains, *cfg.base_domains),
+            cfg.region,
+        ),
+        cfg.s3_domains,
     )
     tables = open_table_service(cfg.data_dir, meta)
     state = ServerState()

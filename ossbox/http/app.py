@@ -11,6 +11,7 @@ from ossbox.core.names import is_valid_bucket_name
 from ossbox.http import responses
 from ossbox.http.oss import HANDLERS, Call
 from ossbox.http.rpc import RpcApi, is_rpc_request
+from ossbox.http.s3.app import S3Api, is_s3_request
 from ossbox.http.server import ClientDisconnected, Request, Response
 from ossbox.meta.types import Bucket
 from ossbox.protocol import request as oss_request
@@ -29,8 +30,12 @@ class OssApp:
         authorizer: Authorizer,
         rpc: RpcApi,
         base_domains: tuple[str, ...],
+        s3: S3Api | None = None,
+        s3_domains: tuple[str, ...] = (),
     ) -> None:
         self.rpc = rpc
+        self.s3 = s3
+        self.s3_domains = s3_domains
         self.storage = storage
         self.auth = authenticator
         self.authorizer = authorizer
@@ -44,6 +49,10 @@ class OssApp:
         if is_rpc_request(http):
             resp = await self.rpc(http, request_id)
             resp.headers += [("Date", self._dates.now()), ("x-acs-request-id", request_id)]
+            return resp
+        if self.s3 is not None and is_s3_request(http, self.s3_domains):
+            resp = await self.s3(http, request_id)
+            resp.headers += [("Server", "ossbox"), ("Date", self._dates.now())]
             return resp
         try:
             resp = await self._handle(http)

@@ -93,7 +93,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 _OBJECT_COLS = (
     "bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, content_type, "
-    "headers, user_meta, extents"
+    "headers, user_meta, extents, checksum, tagging"
 )
 
 
@@ -106,13 +106,18 @@ _OBJECT_WITH_BODY = (
 )
 
 _UPLOAD_SELECT = (
-    "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta "
-    "FROM uploads "
+    "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
+    "checksum_algorithm, tagging FROM uploads "
 )
+_PART_COLS = "part_number, size, etag, crc64, mtime_ms, extents, checksum"
 
 
 def _upload_from_row(r: Sequence[Any]) -> Upload:
-    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]))
+    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]), r[9], r[10])
+
+
+def _part_from_row(r: Sequence[Any]) -> Part:
+    return Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5]), r[6])
 
 
 def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
@@ -130,6 +135,8 @@ def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
         headers=_load_map(r[10]),
         user_meta=_load_map(r[11]),
         extents=_load_extents(r[12]),
+        checksum=r[13],
+        tagging=r[14],
     )
 
 
@@ -247,7 +254,7 @@ class SqliteMeta:
         if row is None:
             return None, None
         o = _object_from_row(row)
-        body = row[13]
+        body = row[15]
         if body is None or len(o.extents) != 1 or o.extents[0][1] != 0 or len(body) != o.size:
             return o, None
         return o, bytes(body)
@@ -295,11 +302,11 @@ class SqliteMeta:
 
     def list_parts(self, upload_id: str, after_part: int = 0, limit: int = 10001) -> list[Part]:
         rows = self._read.execute(
-            "SELECT part_number, size, etag, crc64, mtime_ms, extents FROM parts "
+            f"SELECT {_PART_COLS} FROM parts "
             "WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
             (upload_id, after_part, limit),
         ).fetchall()
-        return [Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5])) for r in rows]
+        return [_part_from_row(r) for r in rows]
 
     def all_file_blob_ids(self) -> set[str]:
         """Ids of the blobs kept as files (what the blob store's startup sweep must keep)."""
@@ -493,7 +500,7 @@ class SqliteTxn:
             "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (o.bucket, o.key)
         ).fetchone()
         self.c.execute(
-            f"INSERT OR REPLACE INTO objects ({_OBJECT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO objects ({_OBJECT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 o.bucket,
                 o.key,
@@ -508,10 +515,20 @@ class SqliteTxn:
                 _dump(o.headers),
                 _dump(o.user_meta),
                 _dump_extents(o.extents),
+                o.checksum,
+                o.tagging,
             ),
         )
         self._ref(o.extents, +1)
         return self._ref(_load_extents(old[0]), -1) if old else []
+
+    def set_object_tagging(self, bucket: str, key: str, tagging: str) -> bool:
+        return (
+            self.c.execute(
+                "UPDATE objects SET tagging = ? WHERE bucket = ? AND key = ?", (tagging, bucket, key)
+            ).rowcount
+            > 0
+        )
 
     def set_object_acl(self, bucket: str, key: str, acl: str) -> bool:
         return (
@@ -530,7 +547,8 @@ class SqliteTxn:
     # -- multipart --
     def insert_upload(self, u: Upload) -> None:
         self.c.execute(
-            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, "
+            "headers, user_meta, checksum_algorithm, tagging) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 u.upload_id,
                 u.bucket,
@@ -541,6 +559,8 @@ class SqliteTxn:
                 u.content_type,
                 _dump(u.headers),
                 _dump(u.user_meta),
+                u.checksum_algorithm,
+                u.tagging,
             ),
         )
 
@@ -562,15 +582,16 @@ class SqliteTxn:
             "SELECT extents FROM parts WHERE upload_id = ? AND part_number = ?", (upload_id, p.part_number)
         ).fetchone()
         self.c.execute(
-            "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO parts ({_PART_COLS}, upload_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                upload_id,
                 p.part_number,
                 p.size,
                 p.etag,
                 _to_i64(p.crc64),
                 p.mtime_ms,
                 _dump_extents(p.extents),
+                p.checksum,
+                upload_id,
             ),
         )
         self._ref(p.extents, +1)
@@ -578,11 +599,9 @@ class SqliteTxn:
 
     def parts(self, upload_id: str) -> list[Part]:
         rows = self.c.execute(
-            "SELECT part_number, size, etag, crc64, mtime_ms, extents FROM parts "
-            "WHERE upload_id = ? ORDER BY part_number",
-            (upload_id,),
+            f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number", (upload_id,)
         ).fetchall()
-        return [Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5])) for r in rows]
+        return [_part_from_row(r) for r in rows]
 
     def delete_upload(self, upload_id: str) -> list[str]:
         """Remove an upload and its parts, dropping the parts' references."""

@@ -50,6 +50,10 @@ class ObjectMeta:
     headers: dict[str, str] = field(default_factory=dict)
     user_meta: dict[str, str] = field(default_factory=dict)
     extents: tuple[Extent, ...] = ()
+    # S3's additional checksum, "<ALGORITHM>:<base64>" ('' when none was sent); see protocol/s3/checksums.py
+    checksum: str = ""
+    # Tags, URL-encoded "k1=v1&k2=v2" ('' for none)
+    tagging: str = ""
 
 
 @dataclass(slots=True)
@@ -73,6 +77,8 @@ class Upload:
     content_type: str
     headers: dict[str, str]
     user_meta: dict[str, str]
+    checksum_algorithm: str = ""  # "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" for S3 uploads that asked for one
+    tagging: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class Part:
     crc64: int
     mtime_ms: int
     extents: tuple[Extent, ...]
+    checksum: str = ""
 
 
 @dataclass(frozen=True)

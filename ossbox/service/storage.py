@@ -20,8 +20,9 @@ from ossbox.core.errors import OSSError, no_such_bucket, no_such_key, no_such_up
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
 from ossbox.protocol.crc64 import crc64, crc64_combine
+from ossbox.protocol.s3 import checksums
 from ossbox.service.committer import Committer, Outcome
-from ossbox.service.ingest import Ingested, ReadChunk, ingest
+from ossbox.service.ingest import BodyDigest, Ingested, ReadChunk, ingest
 
 MAX_OBJECT_SIZE = 5 << 30  # single PUT / part limit
 MAX_APPEND_SIZE = 5 << 30
@@ -45,6 +46,8 @@ class WriteAttrs:
     user_meta: dict[str, str] = field(default_factory=dict)
     acl: str = "default"
     storage_class: str | None = None
+    # URL-encoded tags ("k=v&k2=v2"); None: none for a new object, the source's for a copy
+    tagging: str | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,12 @@ class Storage:
 
     # ------------------------------------------------------------ objects: write
     async def _ingest(
-        self, read_chunk: ReadChunk, content_length: int | None, content_md5: str | None, max_size: int
+        self,
+        read_chunk: ReadChunk,
+        content_length: int | None,
+        content_md5: str | None,
+        max_size: int,
+        digest: BodyDigest | None = None,
     ) -> Ingested:
         return await ingest(
             self.blobs,
@@ -214,6 +222,7 @@ class Storage:
             content_length=content_length,
             content_md5=content_md5,
             max_size=max_size,
+            extra=digest,
         )
 
     async def put_object(
@@ -225,8 +234,9 @@ class Storage:
         content_md5: str | None,
         attrs: WriteAttrs,
         forbid_overwrite: bool = False,
+        digest: BodyDigest | None = None,
     ) -> ObjectMeta:
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
         obj = ObjectMeta(
             bucket=bucket.name,
             key=key,
@@ -241,6 +251,8 @@ class Storage:
             headers=attrs.headers,
             user_meta=attrs.user_meta,
             extents=((data.blob_id, 0, data.size),) if data.size else (),
+            checksum=data.checksum,
+            tagging=attrs.tagging or "",
         )
         return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
 
@@ -300,6 +312,7 @@ class Storage:
                     crc64=crc64_combine(cur.crc64, data.crc64, data.size),
                     mtime_ms=now_ms(),
                     extents=cur.extents + new_extent,
+                    checksum="",  # an S3 checksum covers the bytes it was sent with, not the appends
                 )
             return Outcome(obj, txn.put_object(obj))
 
@@ -344,6 +357,7 @@ class Storage:
                     user_meta=attrs.user_meta,
                     acl=attrs.acl,
                     storage_class=attrs.storage_class or obj.storage_class,
+                    tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
                 )
             elif attrs is None and src.storage_class and obj.storage_class != src.storage_class:
                 obj = replace(obj, storage_class=src.storage_class)
@@ -366,10 +380,21 @@ class Storage:
                 acl=cur.acl if keep_acl else attrs.acl,
                 storage_class=attrs.storage_class or cur.storage_class,
                 mtime_ms=now_ms(),
+                tagging=cur.tagging if attrs.tagging is None else attrs.tagging,
             )
             return Outcome(obj, txn.put_object(obj))
 
         return await self.committer.commit(op)
+
+    async def set_object_tagging(self, bucket: str, key: str, tagging: str) -> None:
+        """Replace an object's tags (URL-encoded, already validated); '' removes them."""
+
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if not txn.set_object_tagging(bucket, key, tagging):
+                raise no_such_key(key)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
 
     async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
         def op(txn: SqliteTxn) -> Outcome[None]:
@@ -488,7 +513,10 @@ class Storage:
                 batch = min(batch * 4, full_batch)
 
     # ------------------------------------------------------------ multipart
-    async def initiate_upload(self, bucket: Bucket, key: str, attrs: WriteAttrs) -> Upload:
+    async def initiate_upload(
+        self, bucket: Bucket, key: str, attrs: WriteAttrs, checksum_algorithm: str = ""
+    ) -> Upload:
+        """`checksum_algorithm`: "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" when parts must carry S3 checksums."""
         upload = Upload(
             upload_id=f"{time.time_ns():016X}{secrets.token_hex(8).upper()}",
             bucket=bucket.name,
@@ -499,6 +527,8 @@ class Storage:
             content_type=attrs.content_type,
             headers=attrs.headers,
             user_meta=attrs.user_meta,
+            checksum_algorithm=checksum_algorithm,
+            tagging=attrs.tagging or "",
         )
 
         def op(txn: SqliteTxn) -> Outcome[Upload]:
@@ -524,9 +554,10 @@ class Storage:
         read_chunk: ReadChunk,
         content_length: int | None,
         content_md5: str | None,
+        digest: BodyDigest | None = None,
     ) -> Part:
         self.upload(bucket, key, upload_id)
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
         part = Part(
             part_number,
             data.size,
@@ -534,6 +565,7 @@ class Storage:
             data.crc64,
             now_ms(),
             ((data.blob_id, 0, data.size),) if data.size else (),
+            data.checksum,
         )
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part), [data.new_blob])
 
@@ -558,8 +590,10 @@ class Storage:
         byte_range: tuple[int, int | None] | None,
         check: Callable[[ObjectMeta], None],
     ) -> Part:
-        """A part that references a range of another object's extents; CRC and ETag come from its bytes."""
-        self.upload(bucket, key, upload_id)
+        """A part that references a range of another object's extents; CRC and ETag come from its bytes
+        (and the S3 checksum, when the upload asked for one)."""
+        upload = self.upload(bucket, key, upload_id)
+        algorithm = upload.checksum_algorithm.partition(":")[0]
         src = self.meta.get_object(src_bucket, src_key)
         if src is None:
             if self.meta.get_bucket(src_bucket) is None:
@@ -572,20 +606,23 @@ class Storage:
             raise OSSError(416, "InvalidRange", "The requested range cannot be satisfied.")
         length = end - start + 1 if src.size else 0
         extents = tuple(_slice_extents(src.extents, start, length))
-        md5, crc = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self._hash_extents, extents
+        md5, crc, checksum = await asyncio.get_running_loop().run_in_executor(
+            self.executor, self._hash_extents, extents, algorithm
         )
-        part = Part(part_number, length, md5.hex().upper(), crc, now_ms(), extents)
+        part = Part(part_number, length, md5.hex().upper(), crc, now_ms(), extents, checksum)
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part))
 
-    def _hash_extents(self, extents: Sequence[Extent]) -> tuple[bytes, int]:
+    def _hash_extents(self, extents: Sequence[Extent], algorithm: str = "") -> tuple[bytes, int, str]:
         md5 = hashlib.md5()
         crc = 0
+        extra = checksums.Checksum(algorithm) if algorithm else None
         for blob_id, offset, length in extents:
             for chunk in self._iter_extent(blob_id, offset, length):
                 md5.update(chunk)
                 crc = crc64(chunk, crc)
-        return md5.digest(), crc
+                if extra is not None:
+                    extra.update(chunk)
+        return md5.digest(), crc, checksums.stored(algorithm, extra.b64()) if extra else ""
 
     async def complete_upload(
         self,
@@ -595,8 +632,13 @@ class Storage:
         wanted: list[tuple[int, str]] | None,
         attrs_override: WriteAttrs | None = None,
         forbid_overwrite: bool = False,
+        wanted_checksums: dict[int, str] | None = None,
     ) -> ObjectMeta:
-        """Stitch parts into an object: metadata only, whatever the object's size."""
+        """Stitch parts into an object: metadata only, whatever the object's size.
+
+        `wanted_checksums`: part number -> the S3 checksum the client lists for it; each must be the
+        checksum the part was uploaded with.
+        """
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
             upload = txn.get_upload(upload_id)
@@ -617,7 +659,11 @@ class Storage:
                         )
                     previous = number
                     part = have.get(number)
-                    if part is None or part.etag != etag.strip('"').upper():
+                    if (
+                        part is None
+                        or part.etag != etag.strip('"').upper()
+                        or not _checksum_matches(part, (wanted_checksums or {}).get(number))
+                    ):
                         raise OSSError(
                             400,
                             "InvalidPart",
@@ -645,6 +691,7 @@ class Storage:
                 size += p.size
                 extents += p.extents
             a = attrs_override
+            checksum = _multipart_checksum(upload, chosen)
             obj = ObjectMeta(
                 bucket=bucket.name,
                 key=key,
@@ -659,6 +706,8 @@ class Storage:
                 headers=upload.headers,
                 user_meta=upload.user_meta,
                 extents=tuple(extents),
+                checksum=checksum,
+                tagging=upload.tagging,
             )
             dead = txn.put_object(obj)
             dead += txn.delete_upload(upload_id)
@@ -673,6 +722,27 @@ class Storage:
             return Outcome(None, txn.delete_upload(upload_id))
 
         await self.committer.commit(op)
+
+
+def _checksum_matches(part: Part, listed: str | None) -> bool:
+    """A checksum listed for a part in CompleteMultipartUpload must be the one the part carries."""
+    if listed is None:
+        return True
+    return part.checksum.partition(":")[2] == listed
+
+
+def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
+    """The object's S3 checksum from its parts', when the upload asked for one and every part has it."""
+    if not upload.checksum_algorithm or not parts:
+        return ""
+    algorithm, _, checksum_type = upload.checksum_algorithm.partition(":")
+    values = []
+    for p in parts:
+        alg, _, value = p.checksum.partition(":")
+        if alg != algorithm:
+            return ""  # a part written without it (through OSS, or a copy before the upload asked)
+        values.append((value, p.size))
+    return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
 
 
 def _check_append(cur: ObjectMeta | None, position: int) -> None:

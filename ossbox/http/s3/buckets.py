@@ -1,0 +1,96 @@
+"""S3 service and bucket operations."""
+
+from __future__ import annotations
+
+from ossbox.core.errors import OSSError
+from ossbox.core.names import validate_bucket_name
+from ossbox.http.s3.common import CANNED_ACLS, S3Call, owner_xml, xml
+from ossbox.http.s3.objects import acl_from_request, acl_xml
+from ossbox.http.server import Response
+from ossbox.protocol import xml as X
+from ossbox.protocol.times import iso8601
+
+
+async def list_buckets(call: S3Call) -> Response:
+    assert call.principal is not None
+    owner = call.principal.owner_id
+    found = call.storage.meta.list_buckets(owner, call.q.get("prefix", ""), "", 10000)
+    items = "".join(
+        "<Bucket>"
+        + X.els([("Name", b.name), ("CreationDate", iso8601(b.created_ms)), ("BucketRegion", b.region)])
+        + "</Bucket>"
+        for b in found
+    )
+    return xml("ListAllMyBucketsResult", owner_xml(owner) + f"<Buckets>{items}</Buckets>")
+
+
+async def create_bucket(call: S3Call) -> Response:
+    name = call.req.bucket
+    assert name is not None and call.principal is not None
+    validate_bucket_name(name)
+    acl = "private"
+    if "x-amz-acl" in call.h:
+        acl = call.h["x-amz-acl"]
+        if acl not in CANNED_ACLS:
+            raise OSSError(501, "NotImplemented", f"The canned ACL {acl!r} is not supported by ossbox.")
+    doc = await call.xml_body("CreateBucketConfiguration", required=False)
+    if doc is not None:
+        constraint = X.child_text(doc, "LocationConstraint")
+        if constraint and constraint not in (call.region, f"oss-{call.region}", "us-east-1"):
+            raise OSSError(
+                400,
+                "IllegalLocationConstraintException",
+                f"The {constraint} location constraint is incompatible for the region specific endpoint "
+                "this request was sent to.",
+            )
+    existing = call.storage.meta.get_bucket(name)
+    if existing is not None:
+        if existing.owner_id == call.principal.owner_id:
+            raise OSSError(
+                409,
+                "BucketAlreadyOwnedByYou",
+                "Your previous request to create the named bucket succeeded and you already own it.",
+                {"BucketName": name},
+            )
+        raise OSSError(
+            409,
+            "BucketAlreadyExists",
+            "The requested bucket name is not available. The bucket namespace is shared by all users of the "
+            "system. Please select a different name and try again.",
+            {"BucketName": name},
+        )
+    await call.storage.create_bucket(call.principal.owner_id, name, acl, "Standard")
+    return Response(200, [("Location", f"/{name}")])
+
+
+async def delete_bucket(call: S3Call) -> Response:
+    await call.storage.delete_bucket(call.bkt.name)
+    return Response(204)
+
+
+async def head_bucket(call: S3Call) -> Response:
+    headers = [("x-amz-bucket-region", call.bkt.region), ("x-amz-access-point-alias", "false")]
+    return Response(200, headers, b"", content_length=0, head=True)
+
+
+async def get_bucket_location(call: S3Call) -> Response:
+    return xml("LocationConstraint", X.esc(call.bkt.region))
+
+
+async def get_bucket_acl(call: S3Call) -> Response:
+    return xml("AccessControlPolicy", acl_xml(call.bkt.owner_id, call.bkt.acl))
+
+
+async def put_bucket_acl(call: S3Call) -> Response:
+    acl = await acl_from_request(call)
+    await call.storage.set_bucket_acl(call.bkt.name, acl)
+    return Response(200)
+
+
+async def get_bucket_versioning(call: S3Call) -> Response:
+    # Versioning is not served yet: a bucket that never had it configured has an empty configuration.
+    return xml("VersioningConfiguration", "")
+
+
+async def put_bucket_versioning(call: S3Call) -> Response:
+    raise OSSError(501, "NotImplemented", "Bucket versioning is not implemented by ossbox yet.")

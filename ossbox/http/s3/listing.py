@@ -1,0 +1,145 @@
+"""ListObjects (v1 and v2) and ListObjectVersions in S3's shape."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ossbox.core.errors import invalid_argument
+from ossbox.http.s3.common import S3Call, enc, etag, int_param, owner_xml, s3_storage_class, xml
+from ossbox.http.server import Response
+from ossbox.protocol import xml as X
+from ossbox.protocol.times import iso8601
+from ossbox.service.storage import Listing
+
+MAX_KEYS = 1000
+
+
+def _params(call: S3Call) -> tuple[str, str, int, bool]:
+    q = call.q
+    prefix = q.get("prefix", "")
+    if len(prefix.encode()) > 1024:
+        raise invalid_argument("Argument prefix is too long.", "prefix", prefix[:64])
+    return prefix, q.get("delimiter", ""), int_param(q, "max-keys", MAX_KEYS, MAX_KEYS), call.encoding_url()
+
+
+def _contents(listing: Listing, url: bool, owner: str | None) -> str:
+    out = []
+    for o in listing.objects:
+        out.append(
+            "<Contents>"
+            + X.els(
+                [
+                    ("Key", enc(o.key, url)),
+                    ("LastModified", iso8601(o.mtime_ms)),
+                    ("ETag", etag(o.etag)),
+                    ("Size", o.size),
+                    ("StorageClass", s3_storage_class(o.storage_class)),
+                ]
+            )
+            + (owner_xml(owner) if owner else "")
+            + "</Contents>"
+        )
+    out += [
+        f"<CommonPrefixes><Prefix>{X.esc(enc(p, url))}</Prefix></CommonPrefixes>" for p in listing.prefixes
+    ]
+    return "".join(out)
+
+
+def _head(call: S3Call, prefix: str, delimiter: str, max_keys: int, url: bool) -> str:
+    inner = X.els([("Name", call.bkt.name), ("Prefix", enc(prefix, url))])
+    if delimiter:
+        inner += X.el("Delimiter", enc(delimiter, url))
+    inner += X.el("MaxKeys", max_keys)
+    if url:
+        inner += X.el("EncodingType", "url")
+    return inner
+
+
+async def list_objects(call: S3Call) -> Response:
+    prefix, delimiter, max_keys, url = _params(call)
+    marker = call.q.get("marker", "")
+    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, marker, max_keys)
+    inner = _head(call, prefix, delimiter, max_keys, url) + X.el("Marker", enc(marker, url))
+    inner += X.el("IsTruncated", str(listing.truncated).lower())
+    if listing.truncated:
+        inner += X.el("NextMarker", enc(listing.next_marker, url))
+    inner += _contents(listing, url, call.bkt.owner_id)
+    return xml("ListBucketResult", inner)
+
+
+def _encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode()).decode()
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+    except (ValueError, UnicodeError, binascii.Error) as exc:
+        raise invalid_argument(
+            "The continuation token provided is incorrect", "continuation-token", token
+        ) from exc
+
+
+async def list_objects_v2(call: S3Call) -> Response:
+    prefix, delimiter, max_keys, url = _params(call)
+    q = call.q
+    token = q.get("continuation-token")
+    start_after = q.get("start-after", "")
+    after = _decode_token(token) if token else start_after
+    if token and start_after > after:
+        after = start_after
+    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, after, max_keys)
+    fetch_owner = q.get("fetch-owner", "").lower() == "true"
+    inner = _head(call, prefix, delimiter, max_keys, url)
+    inner += X.el("KeyCount", len(listing.objects) + len(listing.prefixes))
+    inner += X.el("IsTruncated", str(listing.truncated).lower())
+    if token:
+        inner += X.el("ContinuationToken", token)
+    if listing.truncated:
+        inner += X.el("NextContinuationToken", _encode_token(listing.next_marker))
+    if start_after:
+        inner += X.el("StartAfter", enc(start_after, url))
+    inner += _contents(listing, url, call.bkt.owner_id if fetch_owner else None)
+    return xml("ListBucketResult", inner)
+
+
+async def list_object_versions(call: S3Call) -> Response:
+    """Without versioning every object is its only version, "null", and the latest."""
+    prefix, delimiter, max_keys, url = _params(call)
+    key_marker = call.q.get("key-marker", "")
+    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, key_marker, max_keys)
+    inner = X.els([("Name", call.bkt.name), ("Prefix", enc(prefix, url))])
+    inner += X.els(
+        [("KeyMarker", enc(key_marker, url)), ("VersionIdMarker", call.q.get("version-id-marker", ""))]
+    )
+    inner += X.el("MaxKeys", max_keys)
+    if delimiter:
+        inner += X.el("Delimiter", enc(delimiter, url))
+    if url:
+        inner += X.el("EncodingType", "url")
+    inner += X.el("IsTruncated", str(listing.truncated).lower())
+    if listing.truncated:
+        inner += X.els([("NextKeyMarker", enc(listing.next_marker, url)), ("NextVersionIdMarker", "null")])
+    owner = owner_xml(call.bkt.owner_id)
+    for o in listing.objects:
+        inner += (
+            "<Version>"
+            + X.els(
+                [
+                    ("Key", enc(o.key, url)),
+                    ("VersionId", "null"),
+                    ("IsLatest", "true"),
+                    ("LastModified", iso8601(o.mtime_ms)),
+                    ("ETag", etag(o.etag)),
+                    ("Size", o.size),
+                    ("StorageClass", s3_storage_class(o.storage_class)),
+                ]
+            )
+            + owner
+            + "</Version>"
+        )
+    inner += "".join(
+        f"<CommonPrefixes><Prefix>{X.esc(enc(p, url))}</Prefix></CommonPrefixes>" for p in listing.prefixes
+    )
+    return xml("ListVersionsResult", inner)
