@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterator
 from urllib.parse import quote, unquote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -44,29 +45,44 @@ def uri_encode(value: str, safe: str = "") -> str:
     return quote(value, safe="-_.~" + safe)
 
 
-def canonical_uris(raw_path: str) -> list[str]:
-    """Candidates for the canonical URI: the path as sent (what the SDKs sign), then the decoded path
-    re-encoded by AWS's rules (for a client that sent characters it encoded only when signing)."""
-    candidates = [raw_path or "/"]
+def canonical_uris(raw_path: str) -> Iterator[str]:
+    """Candidates for the canonical URI: the path as sent (what the SDKs sign), then, only if asked for,
+    the decoded path re-encoded by AWS's rules (for a client that encoded characters only when signing)."""
+    sent = raw_path or "/"
+    yield sent
     reencoded = uri_encode(unquote(raw_path), safe="/") or "/"
-    if reencoded != candidates[0]:
-        candidates.append(reencoded)
-    return candidates
+    if reencoded != sent:
+        yield reencoded
+
+
+# A query already in canonical form: unreserved characters and upper-case escapes of other bytes.
+_CANONICAL_QUERY = re.compile(r"(?:[A-Za-z0-9\-_.~=&]|%[0-9A-F]{2})*")
+# Escapes of unreserved characters (canonical form writes those bare).
+_ESCAPED_UNRESERVED = re.compile(r"%(?:3[0-9]|4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|2D|2E|5F|7E)")
+
+
+def _is_canonical(raw_query: str) -> bool:
+    """What the SDKs send: every piece is already encoded as the canonical form wants it."""
+    return bool(_CANONICAL_QUERY.fullmatch(raw_query)) and (
+        "%" not in raw_query or not _ESCAPED_UNRESERVED.search(raw_query)
+    )
 
 
 def canonical_query(raw_query: str, exclude: str | None = None, plus_is_space: bool = False) -> str:
     """The canonical query string from the raw one; `exclude` names a parameter left out (the signature)."""
+    fast = not plus_is_space and _is_canonical(raw_query)
+    skip = uri_encode(exclude) if exclude else None
     pairs = []
     for piece in raw_query.split("&"):
         if not piece:
             continue
         name, _, value = piece.partition("=")
-        if plus_is_space:
-            name, value = name.replace("+", " "), value.replace("+", " ")
-        name, value = unquote(name), unquote(value)
-        if name == exclude:
-            continue
-        pairs.append((uri_encode(name), uri_encode(value)))
+        if not fast:
+            if plus_is_space:
+                name, value = name.replace("+", " "), value.replace("+", " ")
+            name, value = uri_encode(unquote(name)), uri_encode(unquote(value))
+        if name != skip:
+            pairs.append((name, value))
     pairs.sort()
     return "&".join(f"{k}={v}" for k, v in pairs)
 
