@@ -449,7 +449,7 @@ def render(run: Run, meta: dict[str, object], big_label: str) -> str:
     if base:
         lines += [
             "",
-            "ossbox's figure as a multiple of each peer's (above 1: ossbox ahead; LIST: peer time / ossbox time):",
+            "ossbox's figure as a multiple of each peer's (above 1: ossbox ahead; LIST: peer time / ours):",
             "",
         ]
         lines.append("| peer | " + " | ".join(label for _, label, _, _ in FIGURES) + " |")

@@ -96,7 +96,7 @@ def _streaming_put(
         payload_hash=sigv4.STREAMING_SIGNED,
     )
     auth = sigv4.parse_authorization(headers["Authorization"])
-    access_key, date, region, _, _ = auth["Credential"].split("/")
+    _access_key, date, region, _, _ = auth["Credential"].split("/")
     key_bytes = sigv4.signing_key(ACCESS_KEY_SECRET, date, region)
     signer_scope = sigv4.scope(date, region)
     previous = auth["Signature"]

@@ -201,7 +201,7 @@ def test_listings(s3: Any, bucket: str) -> None:
     after = s3.list_objects_v2(Bucket=bucket, StartAfter="a/03", Prefix="a/")
     assert [o["Key"] for o in after["Contents"]] == ["a/04"]
     versions = s3.list_object_versions(Bucket=bucket, Prefix="a/")
-    assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in versions["Versions"]][0] == (
+    assert next((v["Key"], v["VersionId"], v["IsLatest"]) for v in versions["Versions"]) == (
         "a/00",
         "null",
         True,
