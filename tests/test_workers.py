@@ -136,3 +136,41 @@ def test_a_dead_worker_is_replaced(pool: ServerProcess) -> None:
     for i in range(20):
         _fresh(pool, name).put_object(f"k{i}", b"v")
     assert len(list(oss2.ObjectIterator(_fresh(pool, name)))) == 20
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.3, 1.0])
+def test_a_stop_during_startup_ends_every_process(tmp_path: Path, delay: float) -> None:
+    """SIGTERM while workers are still starting: the supervisor and its workers all exit promptly."""
+    env = dict(
+        os.environ, OSSBOX_ROOT_ACCESS_KEY_ID=ACCESS_KEY_ID, OSSBOX_ROOT_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET
+    )
+    address = f"127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ossbox",
+            "server",
+            "--workers",
+            "2",
+            "--address",
+            address,
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
+    time.sleep(delay)
+    proc.terminate()
+    assert proc.wait(timeout=15) is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail("worker processes outlived the supervisor")

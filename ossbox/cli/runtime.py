@@ -224,38 +224,43 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
     def on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
-        for pid in workers:
+        for pid in list(workers):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     ready_r, ready_w = os.pipe()
     for number in range(cfg.workers):
         workers[_fork_worker(cfg, port, number, ready_w)] = number
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with os.fdopen(ready_r, "rb", buffering=0) as ready:
-        for _ in range(cfg.workers):
-            ready.read(1)
-        announce()
-        while workers:
-            try:
-                pid, status = os.wait()
-            except ChildProcessError:
-                break
-            except InterruptedError:
-                continue
-            if pid not in workers:
-                continue
-            number = workers.pop(pid)
-            if stopping:
-                continue
-            log.error("worker %d (pid %d) exited with status %d; starting it again", number, pid, status)
-            time.sleep(0.5)
-            workers[_fork_worker(cfg, port, number, ready_w)] = number
+    # Only the workers hold the write end now: a worker that dies before it listens closes its copy, so the
+    # wait below ends (at EOF) instead of hanging when a worker fails to start or a stop comes first.
     os.close(ready_w)
+    with os.fdopen(ready_r, "rb", buffering=0) as ready:
+        listening = 0
+        while listening < cfg.workers and ready.read(1):
+            listening += 1
+    if listening == cfg.workers and not stopping:
+        announce()
+    while workers:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid not in workers:
+            continue
+        number = workers.pop(pid)
+        if stopping:
+            continue
+        log.error("worker %d (pid %d) exited with status %d; starting it again", number, pid, status)
+        time.sleep(0.5)
+        workers[_fork_worker(cfg, port, number, None)] = number
 
 
-def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int) -> int:
+def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int | None) -> int:
+    """Start worker `number`; it writes a byte to `ready_w` (if given) once it listens."""
     pid = os.fork()
     if pid:
         return pid
@@ -266,7 +271,9 @@ def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int) -> int
         _die_with_parent()
 
         def listening(_port: int) -> None:
-            os.write(ready_w, b"1")
+            if ready_w is not None:
+                os.write(ready_w, b"1")
+                os.close(ready_w)
 
         _event_loop_run(serve_worker(cfg, port, True, listening))
     except BaseException:
