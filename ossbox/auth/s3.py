@@ -11,7 +11,6 @@ import calendar
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from ossbox.auth.authenticator import MAX_PRESIGN_EXPIRES_S, MAX_SKEW_S, ResolveCredential
@@ -47,16 +46,16 @@ def _skew() -> OSSError:
     )
 
 
+@lru_cache(maxsize=1024)
 def _parse_time(value: str) -> float | None:
     """yyyymmddTHHMMSSZ as epoch seconds (by hand: strptime costs more than the whole signature check)."""
     if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit():
         return None
-    try:
-        fields = (int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]))
-        when = datetime(*fields, int(value[13:15]), tzinfo=UTC)
-    except ValueError:
+    y, mo, d = int(value[0:4]), int(value[4:6]), int(value[6:8])
+    h, mi, sec = int(value[9:11]), int(value[11:13]), int(value[13:15])
+    if not (1 <= mo <= 12 and 1 <= d <= calendar.monthrange(y, mo)[1] and h < 24 and mi < 60 and sec < 61):
         return None
-    return calendar.timegm(when.utctimetuple())
+    return calendar.timegm((y, mo, d, h, mi, sec, 0, 0, 0))
 
 
 @lru_cache(maxsize=256)

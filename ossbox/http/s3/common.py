@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
@@ -254,11 +255,16 @@ def checksum_xml(stored: str, with_type: bool = True) -> str:
     return out + (X.el("ChecksumType", kind) if with_type else "")
 
 
+@functools.lru_cache(maxsize=4096)
+def last_modified(epoch_s: int) -> str:
+    return http_date(epoch_s)
+
+
 def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
     headers = [
         ("Content-Type", o.content_type),
         ("ETag", etag(o.etag)),
-        ("Last-Modified", http_date(o.mtime_ms // 1000)),
+        ("Last-Modified", last_modified(o.mtime_ms // 1000)),
         ("Accept-Ranges", "bytes"),
     ]
     if o.storage_class != "Standard":
