@@ -59,6 +59,12 @@ def _parse_time(value: str) -> float | None:
 
 
 @lru_cache(maxsize=256)
+def _signed_names(value: str) -> list[str]:
+    """'host;x-amz-date' -> ['host', 'x-amz-date'] (the same few lists on every request: parsed once)."""
+    return [h.strip().lower() for h in value.split(";") if h.strip()]
+
+
+@lru_cache(maxsize=256)
 def _cached_key(secret: str, date: str, region: str) -> bytes:
     return sigv4.signing_key(secret, date, region)
 
@@ -136,7 +142,7 @@ class S3Authenticator:
                 "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-... or a SHA256 hex digest.",
             )
         key = self._credential(req, access_key_id)
-        names = [h.strip().lower() for h in signed.split(";") if h.strip()]
+        names = _signed_names(signed)
         if "host" not in names:
             raise access_denied("The host header must be signed.")
         signing_key = _cached_key(key.secret, date, region)
@@ -187,7 +193,7 @@ class S3Authenticator:
         if when - now > MAX_SKEW_S:
             raise _skew()
         key = self._credential(req, access_key_id)
-        names = [h.strip().lower() for h in q["X-Amz-SignedHeaders"].split(";") if h.strip()]
+        names = _signed_names(q["X-Amz-SignedHeaders"])
         # A presigned URL signs UNSIGNED-PAYLOAD, unless the signer also signed a payload hash header.
         payload = sigv4.UNSIGNED_PAYLOAD
         if "x-amz-content-sha256" in names:
@@ -219,9 +225,11 @@ class S3Authenticator:
         exclude: str | None,
     ) -> None:
         first: tuple[str, str] | None = None
-        queries = [sigv4.canonical_query(req.raw_query, exclude)]
+        query = sigv4.canonical_query(req.raw_query, exclude)
         if "+" in req.raw_query:
-            queries.append(sigv4.canonical_query(req.raw_query, exclude, plus_is_space=True))
+            queries = [query, sigv4.canonical_query(req.raw_query, exclude, plus_is_space=True)]
+        else:
+            queries = [query]
         for uri in sigv4.canonical_uris(req.raw_path):
             for query in queries:
                 canonical = sigv4.canonical_request(req.method, uri, query, req.headers, signed, payload)

@@ -221,8 +221,34 @@ def decode_tags(tagging: str) -> list[tuple[str, str]]:
     return parse_qsl(tagging, keep_blank_values=True) if tagging else []
 
 
+# Write options ossbox does not implement: refused rather than silently not applied.
+_UNSUPPORTED_WRITE_HEADERS = (
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-grant-read",
+    "x-amz-grant-write",
+    "x-amz-grant-read-acp",
+    "x-amz-grant-write-acp",
+    "x-amz-grant-full-control",
+)
+
+
+def check_version(call: S3Call) -> None:
+    """Versions through S3 are not served yet: only the one version every object has, "null"."""
+    version = call.q.get("versionId")
+    if version is not None and version != "null":
+        raise OSSError(501, "NotImplemented", "Object versions through S3 are not implemented by ossbox yet.")
+
+
 def write_attrs(call: S3Call) -> WriteAttrs:
     h = call.h
+    for name in _UNSUPPORTED_WRITE_HEADERS:
+        if name in h:
+            raise OSSError(501, "NotImplemented", f"The {name} header is not implemented by ossbox.")
     meta = {k[len("x-amz-meta-") :]: v for k, v in h.items() if k.startswith("x-amz-meta-")}
     if sum(len(k) + len(v) for k, v in meta.items()) > MAX_USER_META:
         raise OSSError(

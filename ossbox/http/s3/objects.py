@@ -12,6 +12,7 @@ from ossbox.http.s3.common import (
     CANNED_ACLS,
     S3Call,
     acl_from,
+    check_version,
     checksum_headers,
     checksum_xml,
     decode_tags,
@@ -98,6 +99,7 @@ def _wants_checksum(call: S3Call) -> bool:
 
 
 def _check_part_number(call: S3Call) -> None:
+    check_version(call)
     if "partNumber" in call.q:
         raise OSSError(
             501, "NotImplemented", "GetObject/HeadObject by partNumber is not implemented by ossbox."
@@ -279,9 +281,7 @@ async def copy_object(call: S3Call) -> Response:
 
 async def delete_object(call: S3Call) -> Response:
     validate_object_key(call.key)
-    version = call.q.get("versionId")
-    if version and version != "null":
-        raise OSSError(501, "NotImplemented", "Deleting a specific version is not implemented by ossbox yet.")
+    check_version(call)
     await call.storage.delete_object(call.bkt.name, call.key)
     return Response(204)
 
@@ -291,10 +291,13 @@ async def delete_objects(call: S3Call) -> Response:
     assert doc is not None
     quiet = (X.child_text(doc, "Quiet") or "false").strip().lower() == "true"
     keys: list[str] = []
+    versioned: set[str] = set()
     for obj in doc.findall("Object"):
         key = X.child_text(obj, "Key")
         if key is None:
             raise malformed_xml()
+        if (X.child_text(obj, "VersionId") or "null") != "null":
+            versioned.add(key)
         keys.append(key)
     if not keys or len(keys) > 1000:
         raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
@@ -302,6 +305,8 @@ async def delete_objects(call: S3Call) -> Response:
     errors: list[tuple[str, str, str]] = []
     for key in keys:
         try:
+            if key in versioned:
+                raise OSSError(501, "NotImplemented", "Object versions through S3 are not implemented yet.")
             validate_object_key(key)
             call.authorize(Access.OBJECT_WRITE, "oss:DeleteObject", call.bkt, key)
         except OSSError as exc:
@@ -368,12 +373,14 @@ async def acl_from_request(call: S3Call) -> str:
 
 
 async def get_object_acl(call: S3Call) -> Response:
+    check_version(call)
     o = call.storage.head(call.bkt.name, call.key)
     acl = o.acl if o.acl != "default" else call.bkt.acl
     return xml("AccessControlPolicy", acl_xml(call.bkt.owner_id, acl))
 
 
 async def put_object_acl(call: S3Call) -> Response:
+    check_version(call)
     acl = await acl_from_request(call)
     if acl not in CANNED_ACLS:
         raise invalid_argument("Invalid canned ACL.", "x-amz-acl", acl)
@@ -383,6 +390,7 @@ async def put_object_acl(call: S3Call) -> Response:
 
 # -- tagging -----------------------------------------------------------------------------------------------
 async def get_object_tagging(call: S3Call) -> Response:
+    check_version(call)
     o = call.storage.head(call.bkt.name, call.key)
     call.check_object_read(call.bkt, o, call.grant)
     tags = "".join(f"<Tag>{X.els([('Key', k), ('Value', v)])}</Tag>" for k, v in decode_tags(o.tagging))
@@ -390,6 +398,7 @@ async def get_object_tagging(call: S3Call) -> Response:
 
 
 async def put_object_tagging(call: S3Call) -> Response:
+    check_version(call)
     doc = await call.xml_body("Tagging")
     assert doc is not None
     tag_set = doc.find("TagSet")
@@ -406,6 +415,7 @@ async def put_object_tagging(call: S3Call) -> Response:
 
 
 async def delete_object_tagging(call: S3Call) -> Response:
+    check_version(call)
     await call.storage.set_object_tagging(call.bkt.name, call.key, "")
     return Response(204)
 

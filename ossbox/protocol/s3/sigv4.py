@@ -55,36 +55,27 @@ def canonical_uris(raw_path: str) -> Iterator[str]:
         yield reencoded
 
 
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
-_CANONICAL_QUERY_CHARS = _UNRESERVED | frozenset("=&%")
-_UPPER_HEX = frozenset("0123456789ABCDEF")
+_CANONICAL_QUERY_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~=&%"
+# An escape that canonical form would write otherwise: not two upper-case hex digits, or an unreserved byte.
+_NON_CANONICAL_ESCAPE = re.compile(
+    r"%(?![0-9A-F]{2})|%(?:3[0-9]|4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|2D|2E|5F|7E)"
+)
 
 
 def _is_canonical(raw_query: str) -> bool:
     """What the SDKs send: unreserved characters as they are and every other byte as an upper-case %XX
     escape, i.e. each piece already in canonical form."""
-    if not _CANONICAL_QUERY_CHARS.issuperset(raw_query):
-        return False
-    i = raw_query.find("%")
-    while i >= 0:
-        escape = raw_query[i + 1 : i + 3]
-        if len(escape) != 2 or not _UPPER_HEX.issuperset(escape) or chr(int(escape, 16)) in _UNRESERVED:
-            return False
-        i = raw_query.find("%", i + 3)
-    return True
-
-
-def _name_value(piece: str) -> tuple[str, str]:
-    name, _, value = piece.partition("=")
-    return name, value
+    if raw_query.encode("latin-1").translate(None, _CANONICAL_QUERY_BYTES):
+        return False  # some character outside the canonical alphabet
+    return "%" not in raw_query or _NON_CANONICAL_ESCAPE.search(raw_query) is None
 
 
 def canonical_query(raw_query: str, exclude: str | None = None, plus_is_space: bool = False) -> str:
-    """The canonical query string from the raw one; `exclude` names a parameter left out (the signature)."""
-    skip = uri_encode(exclude) if exclude else None
+    """The canonical query string from the raw one; `exclude` names a parameter left out (the signature),
+    by its canonical (encoded) name."""
     if not plus_is_space and _is_canonical(raw_query):
         # The common case, and the hot path of presigned GETs: the pieces are already encoded right.
-        pairs = [_name_value(p) for p in raw_query.split("&") if p]
+        pairs = [p.partition("=")[::2] for p in raw_query.split("&") if p]
     else:
         pairs = []
         for piece in raw_query.split("&"):
@@ -94,8 +85,8 @@ def canonical_query(raw_query: str, exclude: str | None = None, plus_is_space: b
             if plus_is_space:
                 name, value = name.replace("+", " "), value.replace("+", " ")
             pairs.append((uri_encode(unquote(name)), uri_encode(unquote(value))))
-    if skip is not None:
-        pairs = [pair for pair in pairs if pair[0] != skip]
+    if exclude is not None:
+        pairs = [pair for pair in pairs if pair[0] != exclude]
     pairs.sort()
     return "&".join([f"{k}={v}" for k, v in pairs])
 
