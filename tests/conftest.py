@@ -63,3 +63,16 @@ def v1_bucket(server: ServerProcess) -> Iterator[oss2.Bucket]:
 @pytest.fixture
 def tmp_data(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def features_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with two worker processes (bucket configurations must reach both at once) and access
+    logs delivered every 0.3 s."""
+    root = tmp_path_factory.mktemp("ossbox-features")
+    args = ("--workers", "2", "--access-log-flush-interval", "0.3")
+    proc = ServerProcess(root / "data", free_port(), extra_args=args).start()
+    yield proc
+    proc.stop()
+    errors = [line for line in proc.log().splitlines() if " ERROR " in line or "Traceback" in line]
+    assert not errors, "server logged errors:\n" + proc.log()[-5000:]

@@ -89,7 +89,7 @@ def test_unsupported_operation_is_501(server: ServerProcess) -> None:
     b.create_bucket()
     try:
         with pytest.raises(oss2.exceptions.ServerError) as err:
-            b.get_bucket_cors()
+            b.get_bucket_replication()
         assert (err.value.status, err.value.code) == (501, "NotImplemented")
     finally:
         b.delete_bucket()

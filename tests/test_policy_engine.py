@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ossbox.auth.policy import Decision, RequestContext, evaluate, parse_policy
+from ossbox.auth.policy import ACCOUNT_IDENTITIES, Decision, RequestContext, evaluate, parse_policy
 from ossbox.core.errors import OSSError
 from ossbox.protocol.actions import KNOWN
 
@@ -230,13 +230,21 @@ def test_bad_documents_are_refused_with_a_reason(name: str, document: str, code:
     assert err.value.message
 
 
-def test_bucket_policy_statements_need_a_principal() -> None:
+def test_a_bucket_policy_statement_without_principal_names_the_account_not_anonymous() -> None:
+    policy = parse_policy(doc(allow("oss:GetObject")), bucket_policy=True, known_actions=KNOWN)
+    signed = RequestContext("oss:GetObject", OBJ, ("2001", ACCOUNT_IDENTITIES), VALUES)
+    assert evaluate([policy], signed) is Decision.ALLOW
+    assert evaluate([policy], RequestContext("oss:GetObject", OBJ, (), VALUES)) is Decision.NONE
+
+
+def test_trust_policy_statements_need_a_principal() -> None:
     with pytest.raises(OSSError):
-        parse_policy(doc(allow("oss:GetObject")), bucket_policy=True, known_actions=KNOWN)
+        parse_policy(doc(allow("sts:AssumeRole")), trust=True, known_actions=KNOWN)
 
 
 def test_every_operation_is_checked_as_a_known_action() -> None:
-    from ossbox.protocol.request import _ROUTES
+    from ossbox.protocol.request import _BY_COMP, _ROUTES
 
-    for route in _ROUTES.values():
+    chosen_by_comp = [route for routes in _BY_COMP.values() for route in routes.values()]
+    for route in [*_ROUTES.values(), *chosen_by_comp]:
         assert route.action.lower() in KNOWN, route

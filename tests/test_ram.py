@@ -222,7 +222,6 @@ def test_bucket_policy_for_anonymous_readers_and_named_users(server: ServerProce
     "body",
     [
         "{not json",
-        json.dumps(policy(allow("oss:GetObject"))),  # no Principal
         json.dumps(policy(allow("oss:GetObjekt", Principal=["*"]))),
         json.dumps({"Version": "1", "Statement": [allow("*", Principal=["*"])], "Extra": 1}),
         json.dumps(

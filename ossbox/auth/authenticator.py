@@ -68,6 +68,18 @@ class Authenticator:
         self._resolve = resolve
         self.region = region
 
+    def resolve(self, access_key_id: str, token: str | None) -> Credential:
+        """The credential of a key (and security token), for signatures in a form (PostObject)."""
+        return self._resolve(access_key_id, token)
+
+    def v4_scope(self, credential: str) -> tuple[str, str, str]:
+        """(access key id, date, region) of a V4 credential `<ak>/<date>/<region>/oss/aliyun_v4_request`."""
+        return self._check_scope(credential)
+
+    @staticmethod
+    def v4_signing_key(secret: str, date: str, region: str) -> bytes:
+        return _cached_signing_key(secret, date, region)
+
     def authenticate(self, req: OssRequest) -> Principal | None:
         """The caller, or None for an anonymous request. Raises on a bad or expired signature."""
         auth = req.headers.get("authorization")

@@ -91,17 +91,18 @@ class Authorizer:
             return ()
         account = self.account_id
         if principal.kind is Kind.OWNER:
-            return (account, f"acs:ram::{account}:root")
+            return (account, f"acs:ram::{account}:root", P.ACCOUNT_IDENTITIES)
         if principal.kind is Kind.USER:
             user = self._ids.user(principal.name)
             uid = user.user_id if user else ""
-            return (uid, f"acs:ram::{account}:user/{principal.name}")
+            return (uid, f"acs:ram::{account}:user/{principal.name}", P.ACCOUNT_IDENTITIES)
         if principal.kind is Kind.SERVICE:
             return (principal.name,)
         role = principal.name
         return (
             f"arn:sts::{account}:assumed-role/{role}/{principal.session_name}",
             f"acs:ram::{account}:role/{role}",
+            P.ACCOUNT_IDENTITIES,
         )
 
     # -- the decision ----------------------------------------------------------------------------------

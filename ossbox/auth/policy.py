@@ -23,6 +23,8 @@ from ossbox.core.errors import OSSError
 MAX_RAM_POLICY_BYTES = 6144
 MAX_BUCKET_POLICY_BYTES = 16 * 1024
 SERVICES = ("oss", "sts", "ram", "ots", "odps", "*")
+# The principal a bucket policy statement without Principal names; every signed caller of the account has it.
+ACCOUNT_IDENTITIES = "<every identity of the account>"
 
 
 class Decision(Enum):
@@ -142,8 +144,12 @@ def _statement(
         if not needs_principal:
             raise policy_error(f"{where}: Principal belongs in bucket and trust policies only.")
         principals = _principals(raw["Principal"], where)
+    elif trust:
+        raise policy_error(f"{where}: a trust policy statement needs a Principal.")
     elif needs_principal:
-        raise policy_error(f"{where}: the statement needs a Principal.")
+        # OSS accepts bucket policy statements without a Principal; ossbox reads them as naming every
+        # identity of the account (never anonymous callers), the narrower of the possible readings.
+        principals = (ACCOUNT_IDENTITIES,)
     conditions = _conditions(raw.get("Condition", {}), where)
     return Statement(effect, actions, not_actions, resources, not_resources, principals, conditions)
 

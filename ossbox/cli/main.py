@@ -100,6 +100,16 @@ def main() -> None:
     f"core this process may use (at most {MAX_AUTO_WORKERS}) [env OSSBOX_WORKERS].",
 )
 @click.option(
+    "--access-log-flush-interval",
+    "access_log_flush_s",
+    envvar="OSSBOX_ACCESS_LOG_FLUSH_INTERVAL",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between deliveries of buffered access log lines (PutBucketLogging) into their target "
+    "buckets [env OSSBOX_ACCESS_LOG_FLUSH_INTERVAL].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -109,6 +119,7 @@ def server(
     base_domains: tuple[str, ...],
     s3_domains: tuple[str, ...],
     workers: str,
+    access_log_flush_s: float,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -132,6 +143,7 @@ def server(
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
             s3_domains=tuple(d.lower().strip(".") for d in s3_domains if d),
+            access_log_flush_s=access_log_flush_s,
         )
     )
 

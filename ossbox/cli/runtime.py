@@ -30,6 +30,7 @@ from ossbox.http.s3.app import S3Api
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
+from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
 from ossbox.service.committer import Committer
 from ossbox.service.identities import new_key_pair
 from ossbox.service.storage import Storage
@@ -51,6 +52,7 @@ class ServerConfig:
     workers: int = 1
     # Hosts whose requests are always S3 (path style on the host itself, virtual-hosted below it).
     s3_domains: tuple[str, ...] = ()
+    access_log_flush_s: float = DEFAULT_FLUSH_INTERVAL_S
 
 
 def open_meta(data_dir: Path) -> SqliteMeta:
@@ -146,24 +148,27 @@ async def serve_worker(
 
     resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, sts_clock)
     sts = Sts(authorizer, ids.role, storage.store_sts_session, sts_clock)
+    access_logger = AccessLogger(storage, cfg.access_log_flush_s)
     app = OssApp(
         storage,
         Authenticator(resolve, cfg.region),
         authorizer,
         RpcApi(sts, resolve, cfg.base_domains),
         cfg.base_domains,
-        S3Api(
+        access_logger,
+        s3=S3Api(
             storage,
             S3Authenticator(resolve, cfg.region),
             authorizer,
             (*cfg.s3_domains, *cfg.base_domains),
             cfg.region,
         ),
-        cfg.s3_domains,
+        s3_domains=cfg.s3_domains,
     )
-    tables = open_table_service(cfg.data_dir, meta)
+    tables = open_table_service(cfg.data_dir, resolve, authorizer, cfg.region)
     state = ServerState()
     server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
+    access_logger.start()
     on_listening(server.sockets[0].getsockname()[1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -176,6 +181,7 @@ async def serve_worker(
     deadline = time.monotonic() + 10
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+    await access_logger.close()
     committer.stop()
     tables.close()
     storage.close()

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ossbox.auth.authorizer import Authorizer
+from ossbox.auth.principals import CredentialResolver, Kind, Principal
 from ossbox.cli.options import data_dir_option
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.core.errors import OSSError
 
 if TYPE_CHECKING:
     from ossbox.tables.app import TableApp
@@ -33,24 +35,40 @@ class TableRuntime:
         self.storage.close()
 
 
-def open_table_service(data_dir: Path, meta: SqliteMeta) -> TableRuntime:
+def open_table_service(
+    data_dir: Path, resolve: CredentialResolver, authorizer: Authorizer, region: str
+) -> TableRuntime:
+    """The table service, authenticating with the server's credentials (keys and STS tokens) and checking
+    each call as the RAM action ots:<Api> on acs:ots:<region>:<account>:instance/<name>[/table/<table>]."""
     # Imported here: the table service needs the `tablestore` SDK's protobuf modules.
     from ossbox.tables.app import TableApp
     from ossbox.tables.auth import Verifier
+    from ossbox.tables.errors import auth_failed, no_permission
     from ossbox.tables.service import TableService, wall_clock
     from ossbox.tables.storage import TableStorage
 
     now_ms = wall_clock(float(os.environ.get(CLOCK_OFFSET_ENV) or 0))
 
-    def secret_of(access_key_id: str) -> str | None:
-        # Only the account owner's keys: ots:* actions are not checked against RAM policies yet, so a RAM
-        # user's key (whose rights are whatever its policies say) is refused rather than allowed everything.
-        key = meta.get_access_key(access_key_id)
-        return None if key is None or key.user_name is not None else key.secret
+    def credential(access_key_id: str, token: str | None) -> tuple[str, object]:
+        try:
+            cred = resolve(access_key_id, token)
+        except OSSError as exc:
+            raise auth_failed(exc.message) from None
+        if cred.principal.kind is Kind.SERVICE:
+            raise auth_failed("A service's key can only assume roles.")
+        return cred.secret, cred.principal
+
+    def authorize(caller: object, action: str, instance: str, tables: list[str]) -> None:
+        assert isinstance(caller, Principal)
+        if caller.is_owner:
+            return
+        base = f"acs:ots:{region}:{authorizer.account_id}:instance/{instance}"
+        for resource in [f"{base}/table/{t}" for t in tables] or [base]:
+            if not authorizer.identity_allows(caller, action, resource, {}):
+                raise no_permission(action)
 
     storage = TableStorage(data_dir / TABLES_DB, now_ms)
-    # No STS tokens exist in ossbox yet: with no token check, a request carrying one is refused.
-    app = TableApp(TableService(storage, now_ms), Verifier(secret_of, token_check=None))
+    app = TableApp(TableService(storage, now_ms, authorize), Verifier(credential))
     return TableRuntime(app, storage)
 
 

@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Protocol
 
 import httptools
 
@@ -26,6 +27,10 @@ _HIGH_WATER = 4 << 20
 _LOW_WATER = 1 << 20
 # A body the handler did not read is drained (to keep the connection) only when it is this small.
 _DRAIN_LIMIT = 1 << 20
+
+
+class RateLimiter(Protocol):
+    async def take(self, n: int) -> None: ...
 
 
 class ClientDisconnected(Exception):
@@ -56,6 +61,7 @@ class Body:
         "_done",
         "_error",
         "_expect_continue",
+        "_limiter",
         "_protocol",
         "_size",
         "_waiter",
@@ -71,6 +77,7 @@ class Body:
         self._waiter: asyncio.Future[None] | None = None
         self._expect_continue = expect_continue
         self._continue_sent = False
+        self._limiter: RateLimiter | None = None
         self.received = 0
 
     # -- producer side (protocol) --
@@ -101,6 +108,10 @@ class Body:
     def complete(self) -> bool:
         return self._done
 
+    def limit_rate(self, limiter: RateLimiter) -> None:
+        """Pace what the handler reads (x-oss-traffic-limit); the socket pauses as unread data piles up."""
+        self._limiter = limiter
+
     def _send_continue(self) -> None:
         if self._expect_continue and not self._continue_sent:
             self._continue_sent = True
@@ -123,7 +134,15 @@ class Body:
         self._size -= len(chunk)
         if self._size < _LOW_WATER:
             self._protocol.resume_reading()
+        if self._limiter is not None:
+            await self._limiter.take(len(chunk))
         return chunk
+
+    def unread(self, chunks: list[bytes]) -> None:
+        """Put back chunks read ahead (a dispatcher that peeked at the start of the body), in order."""
+        for chunk in reversed(chunks):
+            self._chunks.appendleft(chunk)
+            self._size += len(chunk)
 
     async def read_all(self, limit: int) -> bytes:
         parts = []

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
+from ossbox.meta.bucket_configs import BucketConfigCatalog, BucketConfigWriter
 from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityWriter, access_key_from_row
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.types import (
@@ -163,6 +164,7 @@ class SqliteMeta:
         self._key_cache: dict[str, AccessKey | None] = {}
         self._caches: list[dict[Any, Any]] = [self._bucket_cache, self._key_cache]
         self.identities = IdentityCatalog(self._read, self._check_caches, self._caches)
+        self.bucket_configs = BucketConfigCatalog(self._read, self._check_caches, self._caches)
         self._write_lock = threading.Lock()
 
     def close(self) -> None:
@@ -398,6 +400,7 @@ class SqliteTxn:
         # Set by changes to what processes cache (buckets, keys, identities, bucket policies).
         self.changed_config = False
         self.identities = IdentityWriter(self)
+        self.configs = BucketConfigWriter(self)
 
     # -- settings and keys --
     def set_setting(self, name: str, value: str) -> None:
@@ -455,6 +458,7 @@ class SqliteTxn:
         self.changed_config = True
         self.c.execute("DELETE FROM buckets WHERE name = ?", (name,))
         self.c.execute("DELETE FROM bucket_policies WHERE bucket = ?", (name,))
+        self.configs.delete_bucket(name)
 
     # -- blobs --
     def add_blob(self, blob_id: str, size: int, data: bytes | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import unquote_plus, unquote_to_bytes
@@ -66,6 +67,41 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("POST", "object", "uploads"): Route("InitiateMultipartUpload", Access.OBJECT_WRITE),
     ("POST", "object", "uploadId"): Route("CompleteMultipartUpload", Access.OBJECT_WRITE),
     ("POST", "object", "append"): Route("AppendObject", Access.OBJECT_WRITE),
+    # Bucket configurations (docs/bucket-features.md).
+    ("PUT", "bucket", "tagging"): Route("PutBucketTagging", Access.BUCKET_OWNER),
+    ("GET", "bucket", "tagging"): Route("GetBucketTagging", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "tagging"): Route("DeleteBucketTagging", Access.BUCKET_OWNER),
+    ("PUT", "bucket", "cors"): Route("PutBucketCors", Access.BUCKET_OWNER),
+    ("GET", "bucket", "cors"): Route("GetBucketCors", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "cors"): Route("DeleteBucketCors", Access.BUCKET_OWNER),
+    ("PUT", "bucket", "referer"): Route("PutBucketReferer", Access.BUCKET_OWNER),
+    ("GET", "bucket", "referer"): Route("GetBucketReferer", Access.BUCKET_OWNER),
+    ("PUT", "bucket", "website"): Route("PutBucketWebsite", Access.BUCKET_OWNER),
+    ("GET", "bucket", "website"): Route("GetBucketWebsite", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "website"): Route("DeleteBucketWebsite", Access.BUCKET_OWNER),
+    ("PUT", "bucket", "logging"): Route("PutBucketLogging", Access.BUCKET_OWNER),
+    ("GET", "bucket", "logging"): Route("GetBucketLogging", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "logging"): Route("DeleteBucketLogging", Access.BUCKET_OWNER),
+    ("POST", "bucket", "cname"): Route("PutCname", Access.BUCKET_OWNER),
+    ("GET", "bucket", "cname"): Route("ListCname", Access.BUCKET_OWNER),
+    # A browser form upload; the handler authorizes the key named in the form.
+    ("POST", "bucket", ""): Route("PostObject", Access.EACH_OBJECT),
+    # CORS preflight: answered from the CORS rules, never authenticated.
+    ("OPTIONS", "bucket", ""): Route("Options", Access.OBJECT_READ),
+    ("OPTIONS", "object", ""): Route("Options", Access.OBJECT_READ),
+}
+
+# Operations chosen by a further parameter: (method, level, sub-resource) -> {value of comp: operation}.
+_BY_COMP: dict[tuple[str, str, str], dict[str, Route]] = {
+    ("POST", "bucket", "cname"): {
+        "add": Route("PutCname", Access.BUCKET_OWNER),
+        "delete": Route("DeleteCname", Access.BUCKET_OWNER),
+        "token": Route("CreateCnameToken", Access.BUCKET_OWNER),
+    },
+    ("GET", "bucket", "cname"): {
+        "": Route("ListCname", Access.BUCKET_OWNER),
+        "token": Route("GetCnameToken", Access.BUCKET_OWNER),
+    },
 }
 
 # Sub-resources that select an operation, in the order they are tried.
@@ -81,22 +117,23 @@ _ROUTING_SUBRESOURCES = (
     "delete",
     "objectMeta",
     "policy",
+    "tagging",
+    "cors",
+    "referer",
+    "website",
+    "logging",
+    "cname",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
 _UNSUPPORTED = frozenset(
     [
-        "logging",
-        "website",
-        "cors",
         "lifecycle",
-        "referer",
         "restore",
         "qos",
         "comp",
         "vod",
         "symlink",
-        "tagging",
         "encryption",
         "versions",
         "versioning",
@@ -111,7 +148,6 @@ _UNSUPPORTED = frozenset(
         "replicationLocation",
         "replicationProgress",
         "transferAcceleration",
-        "cname",
         "metaQuery",
         "resourceGroup",
         "style",
@@ -146,6 +182,8 @@ class OssRequest:
     headers: dict[str, str]
     route: Route
     host: str
+    # Addressed as BUCKET.<base domain> or a bound custom domain rather than /BUCKET/KEY.
+    virtual_host: bool = False
 
 
 def parse_query(raw: bytes) -> tuple[dict[str, str], list[tuple[str, str]]]:
@@ -173,8 +211,19 @@ def _decode_component(value: str) -> str:
         raise invalid_argument("The query string is not valid UTF-8.") from exc
 
 
+# A custom domain (lower case, without port) -> the bucket bound to it, if any.
+CnameLookup = Callable[[str], str | None]
+
+
 def split_target(raw_path: bytes, host: str, base_domains: tuple[str, ...]) -> tuple[str | None, str | None]:
     """(bucket, key) from the Host header and the path. key None means a bucket (or service) request."""
+    bucket, key, _ = _split(raw_path, host, base_domains, None)
+    return bucket, key
+
+
+def _split(
+    raw_path: bytes, host: str, base_domains: tuple[str, ...], cname: CnameLookup | None
+) -> tuple[str | None, str | None, bool]:
     try:
         path = unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -187,24 +236,36 @@ def split_target(raw_path: bytes, host: str, base_domains: tuple[str, ...]) -> t
         if hostname.endswith("." + domain):
             bucket = hostname[: -len(domain) - 1]
             key = path[1:]
-            return bucket, (key or None)
+            return bucket, (key or None), True
+    if cname is not None:
+        bound = cname(hostname)
+        if bound is not None:
+            return bound, (path[1:] or None), True
     rest = path[1:]
     if not rest:
-        return None, None
+        return None, None, False
     bucket, sep, key = rest.partition("/")
-    return bucket, (key if sep and key else None)
+    return bucket, (key if sep and key else None), False
 
 
 def route(method: str, bucket: str | None, key: str | None, query: dict[str, str]) -> Route:
     level = "service" if bucket is None else ("bucket" if key is None else "object")
-    for name in query:
-        if name in _UNSUPPORTED:
-            raise not_implemented(f"The {name!r} sub-resource")
+    if method == "OPTIONS" and bucket is not None:
+        return _ROUTES[("OPTIONS", level, "")]  # whatever the query names
     sub = ""
     for name in _ROUTING_SUBRESOURCES:
         if name in query:
             sub = name
             break
+    for name in query:
+        if name in _UNSUPPORTED and not (name == "comp" and (method, level, sub) in _BY_COMP):
+            raise not_implemented(f"The {name!r} sub-resource")
+    by_comp = _BY_COMP.get((method, level, sub))
+    if by_comp is not None:
+        chosen = by_comp.get(query.get("comp", ""))
+        if chosen is None:
+            raise invalid_argument("The comp parameter is invalid.", "comp", query.get("comp", ""))
+        return chosen
     found = _ROUTES.get((method, level, sub))
     if found is None:
         if (method, level, "") in _ROUTES or any(k[0] == method and k[1] == level for k in _ROUTES):
@@ -216,10 +277,15 @@ def route(method: str, bucket: str | None, key: str | None, query: dict[str, str
 
 
 def parse(
-    method: str, raw_path: bytes, raw_query: bytes, headers: dict[str, str], base_domains: tuple[str, ...]
+    method: str,
+    raw_path: bytes,
+    raw_query: bytes,
+    headers: dict[str, str],
+    base_domains: tuple[str, ...],
+    cname: CnameLookup | None = None,
 ) -> OssRequest:
     host = headers.get("host", "")
-    bucket, key = split_target(raw_path, host, base_domains)
+    bucket, key, virtual = _split(raw_path, host, base_domains, cname)
     query, pairs = parse_query(raw_query)
     r = route(method, bucket, key, query)
-    return OssRequest(method, bucket, key, query, pairs, headers, r, host)
+    return OssRequest(method, bucket, key, query, pairs, headers, r, host, virtual)

@@ -54,7 +54,8 @@ class TableApp:
             )
             if not validate.is_valid_instance(verified.instance):
                 raise auth_failed("The instance is not found.")
-            status, answer = 200, await self.service.call(path.lstrip("/"), verified.instance, body)
+            api = path.lstrip("/")
+            status, answer = 200, await self.service.call(api, verified.instance, body, verified.caller)
         except TableError as exc:
             status, answer = exc.status, _error_body(exc)
             if is_auth_error(exc):

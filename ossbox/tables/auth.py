@@ -9,8 +9,8 @@ The signature headers themselves are not signed (the SDK adds them after signing
 The SDK refuses a 2xx answer without `Authorization: OTS {AccessKeyId}:{sig}`, where sig is HMAC-SHA1 with
 the same signing key over the answer's sorted x-ots-* headers, a newline and the API path.
 
-Credentials come from a lookup callable (the server's access keys); STS tokens are checked by another
-callable, and with none configured a request that carries one is refused.
+Credentials come from a callable (the server's credential resolver): given the access key id and the STS
+token the request carried (x-ots-ststoken), it returns the secret and the caller, or raises OTSAuthFailed.
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ class Credential:
     secret: str
 
 
-# (access key id) -> secret, or None when there is no such (enabled) key.
-SecretLookup = Callable[[str], "str | None"]
-# (access key id, token) -> True when the token is valid for that key. None: tokens are not accepted.
-TokenCheck = Callable[[str, str], bool]
+# (access key id, STS token or None) -> (secret, caller); raises a TableError (OTSAuthFailed) when the key is
+# unknown, the token forged or expired. The caller is opaque here: the service's authorizer reads it.
+Resolve = Callable[[str, "str | None"], tuple[str, object]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class Verified:
     access_key_id: str
     signing_key: bytes
     instance: str
+    caller: object
 
 
 def canonical_headers(headers: Mapping[str, str]) -> str:
@@ -92,9 +92,8 @@ def _parse_date(text: str) -> datetime.datetime:
 
 
 class Verifier:
-    def __init__(self, secrets: SecretLookup, token_check: TokenCheck | None = None) -> None:
-        self._secrets = secrets
-        self._token_check = token_check
+    def __init__(self, resolve: Resolve) -> None:
+        self._resolve = resolve
 
     def verify(
         self, path: str, query: str, headers: Mapping[str, str], body_md5: str, now: datetime.datetime
@@ -109,12 +108,7 @@ class Verifier:
         if abs((now - sent).total_seconds()) > MAX_CLOCK_SKEW_S:
             raise auth_failed(f"Mismatch between system time and x-ots-date: {headers['x-ots-date']}.")
         key_id = headers["x-ots-accesskeyid"]
-        secret = self._secrets(key_id)
-        if secret is None:
-            raise auth_failed("The AccessKeyID does not exist.")
-        token = headers.get("x-ots-ststoken")
-        if token is not None and (self._token_check is None or not self._token_check(key_id, token)):
-            raise auth_failed("The STS token is invalid (this server does not issue STS tokens yet).")
+        secret, caller = self._resolve(key_id, headers.get("x-ots-ststoken"))
         to_sign = f"{path}\nPOST\n{query}\n{canonical_headers(headers)}\n"
         if SIGNATURE_V4 in headers:
             day = headers.get("x-ots-signdate")
@@ -132,7 +126,7 @@ class Verifier:
             raise auth_failed("Signature mismatch.")
         if not hmac.compare_digest(body_md5.encode(), headers["x-ots-contentmd5"].encode("latin-1")):
             raise auth_failed("Mismatch between MD5 value of request body and x-ots-contentmd5 in header.")
-        return Verified(key_id, signing_key, headers["x-ots-instancename"])
+        return Verified(key_id, signing_key, headers["x-ots-instancename"], caller)
 
 
 def sign_response(path: str, headers: Mapping[str, str], access_key_id: str, signing_key: bytes) -> str:

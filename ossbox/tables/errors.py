@@ -37,6 +37,15 @@ def auth_failed(message: str) -> TableError:
     return TableError(403, "OTSAuthFailed", message)
 
 
+def no_permission(action: str) -> TableError:
+    return TableError(
+        403,
+        "OTSNoPermissionAccess",
+        f"You have no permission to access the requested resource ({action}), "
+        "please contact the resource owner.",
+    )
+
+
 def body_too_large() -> TableError:
     return TableError(413, "OTSRequestBodyTooLarge", "The size of POST data is too large.")
 

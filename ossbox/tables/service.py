@@ -96,10 +96,29 @@ class _Write:
     return_columns: tuple[str, ...]
 
 
+# (caller, "ots:<Api>", instance, table names the request names) -> None, or raises a TableError
+# (OTSNoPermissionAccess). None lets every verified caller do everything.
+Authorize = Callable[[object, str, str, list[str]], None]
+
+
+def _tables_named(req: Any) -> list[str]:
+    """The tables a request names (none for ListTable and the stream calls by stream id)."""
+    if hasattr(req, "tables"):  # BatchGetRow, BatchWriteRow
+        return [t.table_name for t in req.tables]
+    if hasattr(req, "table_meta"):  # CreateTable
+        return [req.table_meta.table_name]
+    if req.DESCRIPTOR.fields_by_name.get("table_name") is not None and req.HasField("table_name"):
+        return [req.table_name]
+    return []
+
+
 class TableService:
-    def __init__(self, storage: TableStorage, now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, storage: TableStorage, now_ms: Callable[[], int], authorize: Authorize | None = None
+    ) -> None:
         self._storage = storage
         self._now_ms = now_ms
+        self._authorize = authorize
         self._catalog_generation = storage.catalog_generation()
         self._tables: dict[tuple[str, str], TableInfo] = {
             (t.instance, t.name): t for t in storage.load_tables()
@@ -130,13 +149,16 @@ class TableService:
             self._catalog_generation = generation
             self._tables = {(t.instance, t.name): t for t in self._storage.load_tables()}
 
-    async def call(self, api: str, instance: str, body: bytes) -> bytes:
+    async def call(self, api: str, instance: str, body: bytes, caller: object = None) -> bytes:
         self._refresh_catalog()
         entry = self.handlers.get(api)
         if entry is None:
             raise unsupported_operation(api)
         message_type, handler = entry
-        answer = await handler(instance, _parse(message_type, body))
+        req = _parse(message_type, body)
+        if self._authorize is not None:
+            self._authorize(caller, "ots:" + api, instance, _tables_named(req))
+        answer = await handler(instance, req)
         return bytes(answer.SerializeToString())
 
     def _table(self, instance: str, name: str) -> TableInfo:

@@ -3,7 +3,7 @@
 
 The suite ships in oss2's sdist (``tests/``), not in its wheel. This module downloads the sdist
 once (``pip download --no-binary :all: --no-deps oss2==2.19.1``) into ``.cache/oss2-sdist``,
-checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on ten of its files
+checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on twelve of its files
 with the environment the suite reads, under the loopback guard (``loopback_guard/sitecustomize.py``
 on PYTHONPATH), so no test can reach Alibaba Cloud or anything else off this machine.
 
@@ -59,6 +59,8 @@ SUITE_FILES: tuple[str, ...] = (
     "test_sign",
     "test_exception_ec",
     "test_put_object_chunked",
+    "test_bucket",
+    "test_website",
 )
 
 AUTH_VERSIONS = ("v1", "v2", "v4")
@@ -486,7 +488,7 @@ def run_oss2_suite(
     cache_dir: Path = CACHE_DIR,
     require_server: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run oss2's integration tests (``files``, default the ten of SUITE_FILES) against ``endpoint``.
+    """Run oss2's integration tests (``files``, default the twelve of SUITE_FILES) against ``endpoint``.
 
     ``workdir`` is cleared and rebuilt on every call (it must be empty, absent, or made by an
     earlier call). pytest runs with cwd=workdir (the suite opens ``tests/example.jpg`` relative to

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from ossbox.http.oss import buckets, listing, multipart, objects, policies
+from ossbox.http.oss import (
+    access_logging,
+    buckets,
+    cname,
+    cors,
+    listing,
+    multipart,
+    objects,
+    policies,
+    post_object,
+    referer,
+    tagging,
+    website,
+)
 from ossbox.http.oss.common import Call, Handler
 
 __all__ = ["HANDLERS", "Call", "Handler"]
@@ -39,3 +52,29 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketPolicy": policies.get_bucket_policy,
     "DeleteBucketPolicy": policies.delete_bucket_policy,
 }
+
+# Bucket configurations and browser-facing features (docs/bucket-features.md).
+HANDLERS.update(
+    {
+        "PutBucketTagging": tagging.put_bucket_tagging,
+        "GetBucketTagging": tagging.get_bucket_tagging,
+        "DeleteBucketTagging": tagging.delete_bucket_tagging,
+        "PutBucketCors": cors.put_bucket_cors,
+        "GetBucketCors": cors.get_bucket_cors,
+        "DeleteBucketCors": cors.delete_bucket_cors,
+        "PutBucketReferer": referer.put_bucket_referer,
+        "GetBucketReferer": referer.get_bucket_referer,
+        "PutBucketWebsite": website.put_bucket_website,
+        "GetBucketWebsite": website.get_bucket_website,
+        "DeleteBucketWebsite": website.delete_bucket_website,
+        "PutBucketLogging": access_logging.put_bucket_logging,
+        "GetBucketLogging": access_logging.get_bucket_logging,
+        "DeleteBucketLogging": access_logging.delete_bucket_logging,
+        "PutCname": cname.put_cname,
+        "DeleteCname": cname.delete_cname,
+        "ListCname": cname.list_cname,
+        "CreateCnameToken": cname.create_cname_token,
+        "GetCnameToken": cname.get_cname_token,
+        "PostObject": post_object.post_object,
+    }
+)

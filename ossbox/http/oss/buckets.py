@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ossbox.core.errors import OSSError
 from ossbox.core.names import validate_bucket_name
+from ossbox.http.oss import tagging
 from ossbox.http.oss.common import (
     ACLS,
     MAX_XML_BODY,
@@ -18,6 +19,7 @@ from ossbox.http.oss.common import (
 from ossbox.http.responses import xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
+from ossbox.protocol.configs import logging_status
 from ossbox.protocol.times import iso8601
 
 
@@ -28,6 +30,9 @@ async def list_buckets(call: Call) -> Response:
     max_keys = int_param(q, "max-keys", 100, 1, 1000)
     assert call.principal is not None
     found = call.storage.meta.list_buckets(call.principal.owner_id, prefix, marker, max_keys)
+    if q.get("tag-key"):  # ListBuckets by tag: every bucket is looked at (an owner has at most 100)
+        every = call.storage.meta.list_buckets(call.principal.owner_id, prefix, marker, 1000)
+        found = tagging.filter_by_tag(call, every, q["tag-key"], q.get("tag-value"))[: max_keys + 1]
     truncated = len(found) > max_keys
     found = found[:max_keys]
     host = call.req.host
@@ -118,7 +123,12 @@ async def get_bucket_info(call: Call) -> Response:
     )
     inner += owner_xml(b.owner_id) + grant_xml(b.acl)
     inner += "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
-    inner += "<BucketPolicy><LogBucket></LogBucket><LogPrefix></LogPrefix></BucketPolicy>"
+    logging = call.storage.meta.bucket_configs.get(b.name, "logging")
+    target = logging_status.load(logging) if logging else logging_status.LoggingStatus("", "")
+    inner += "<BucketPolicy>" + X.els(
+        [("LogBucket", target.target_bucket), ("LogPrefix", target.target_prefix)]
+    )
+    inner += "</BucketPolicy>"
     return xml("BucketInfo", f"<Bucket>{inner}</Bucket>")
 
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from ossbox.auth.authenticator import Authenticator
 from ossbox.auth.authorizer import Authorizer, Grant, request_values
 from ossbox.auth.principals import Principal
 from ossbox.core.errors import access_denied, invalid_argument, malformed_xml
@@ -41,6 +42,8 @@ class Call:
     owner_id: str
     grant: Grant
     authorizer: Authorizer
+    # What handlers beyond the core need (PostObject's signature, access logs); None in a bare app.
+    extras: CallExtras | None = None
 
     @property
     def q(self) -> dict[str, str]:
@@ -68,7 +71,8 @@ class Call:
             raise invalid_argument("Content-Length is not a number.", "Content-Length", value)
         return int(value)
 
-    async def xml_body(self, root: str) -> Element:
+    async def raw_xml_body(self) -> bytes:
+        """The request body (an XML document), its Content-MD5 checked when sent."""
         try:
             body = await self.http.body.read_all(MAX_XML_BODY)
         except BodyTooLarge as exc:
@@ -79,7 +83,10 @@ class Call:
             from ossbox.service.ingest import check_content_md5
 
             check_content_md5(self.h["content-md5"], hashlib.md5(body).digest())
-        return X.parse(body, root)
+        return body
+
+    async def xml_body(self, root: str) -> Element:
+        return X.parse(await self.raw_xml_body(), root)
 
     def authorize(self, access: Access, action: str, bucket: Bucket, key: str | None) -> Grant:
         """A check beyond the one at the edge (a copy's source, each key of a batch delete)."""
@@ -103,7 +110,17 @@ class Call:
         return value == "url"
 
 
+@dataclass(frozen=True, slots=True)
+class CallExtras:
+    authenticator: Authenticator
+
+
 Handler = Callable[[Call], Awaitable[Response]]
+
+
+def xml_document(document: str) -> Response:
+    """A stored configuration document as the answer of its Get call."""
+    return Response(200, [("Content-Type", "application/xml")], document.encode("utf-8"))
 
 
 def int_param(q: dict[str, str], name: str, default: int, lo: int, hi: int) -> int:

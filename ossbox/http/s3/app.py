@@ -71,13 +71,20 @@ def is_s3_request(http: Request, s3_domains: tuple[str, ...]) -> bool:
     query = http.raw_query
     if query and (b"X-Amz-Credential=" in query or b"X-Amz-Signature=" in query):
         return True
-    if http.method == "POST" and not query and h.get("content-type", "").startswith("multipart/form-data"):
-        # A browser form upload to a bucket (presigned POST): the OSS dialect has no such route.
-        return True
     if s3_domains:
         host = h.get("host", "").rsplit(":", 1)[0].lower()
         return any(host == d or host.endswith("." + d) for d in s3_domains)
     return False
+
+
+def is_form_post(http: Request) -> bool:
+    """An unsigned browser-form upload (PostObject), whose dialect only its form fields tell."""
+    return (
+        http.method == "POST"
+        and not http.raw_query
+        and "authorization" not in http.headers
+        and http.headers.get("content-type", "").lower().startswith("multipart/form-data")
+    )
 
 
 class S3Api:

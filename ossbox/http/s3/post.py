@@ -8,220 +8,110 @@ checked when the file has been received, before the object is committed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
-import json
-import time
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+import re
 
 from ossbox.auth.principals import Principal
 from ossbox.auth.s3 import S3Auth
 from ossbox.core.errors import OSSError, access_denied, invalid_argument
 from ossbox.core.names import validate_object_key
+from ossbox.http.form_data import FormReader, boundary_of
 from ossbox.http.s3.common import CANNED_ACLS, S3Call, encode_tags, etag, xml
-from ossbox.http.server import Response
+from ossbox.http.server import Body, Response
+from ossbox.protocol import post_policy
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
 from ossbox.protocol.s3 import sigv4
+from ossbox.service.ingest import ReadChunk
 from ossbox.service.storage import WriteAttrs
 
-_MAX_FIELDS = 20 << 10
-_IGNORED_IN_POLICY = ("x-amz-signature", "file", "policy")
+MAX_FIELDS_BYTES = 8 << 20
+_TRAILER_LIMIT = 1 << 20
+_NOT_IN_POLICY = ("x-amz-signature", "file", "policy")
 _STORED_FIELDS = {
     "cache-control": "Cache-Control",
     "content-disposition": "Content-Disposition",
     "content-encoding": "Content-Encoding",
     "expires": "Expires",
 }
+# The fields that mark a form as S3's rather than OSS's (both dialects' forms put them before the file).
+_S3_FORM_FIELD = re.compile(rb'name="?(x-amz-(?:credential|signature|algorithm))"?[;\r]', re.IGNORECASE)
+_FILE_FIELD = re.compile(rb'name="?file"?[;\r]', re.IGNORECASE)
+_SNIFF_LIMIT = 1 << 20
 
 
-def _bad_form(message: str) -> OSSError:
-    return OSSError(
-        400,
-        "MalformedPOSTRequest",
-        f"The body of your POST request is not well-formed multipart/form-data: {message}",
-    )
+async def is_s3_form(body: Body) -> bool:
+    """Whether a form upload sent to the shared endpoint is S3's: read ahead until the file part (or the
+    S3 signature fields) shows, then put back what was read."""
+    seen: list[bytes] = []
+    buffered = b""
+    try:
+        while len(buffered) < _SNIFF_LIMIT:
+            chunk = await body.read_chunk()
+            if not chunk:
+                break
+            seen.append(chunk)
+            buffered += chunk
+            s3 = _S3_FORM_FIELD.search(buffered)
+            file = _FILE_FIELD.search(buffered)
+            if s3 is not None and (file is None or s3.start() < file.start()):
+                return True
+            if file is not None:
+                return False
+        return False
+    finally:
+        body.unread(seen)
 
 
-class _FormReader:
-    """Reads multipart/form-data from a stream of chunks."""
+def _size_checked(read: ReadChunk, length_range: tuple[int, int] | None) -> ReadChunk:
+    """The file's chunks, refused as soon as content-length-range is exceeded (or, at the end, not
+    reached): nothing is stored."""
+    if length_range is None:
+        return read
+    low, high = length_range
+    total = 0
 
-    def __init__(self, read_chunk: Callable[[], Awaitable[bytes]], boundary: bytes) -> None:
-        self._read = read_chunk
-        self._buf = bytearray()
-        self._eof = False
-        self._delim = b"\r\n--" + boundary
-        self._first = b"--" + boundary
-
-    async def _fill(self) -> bool:
-        if self._eof:
-            return False
-        chunk = await self._read()
-        if not chunk:
-            self._eof = True
-            return False
-        self._buf += chunk
-        if len(self._buf) > _MAX_FIELDS and self._in_fields:
-            raise _bad_form("the form fields are too large")
-        return True
-
-    _in_fields = True
-
-    async def _until(self, marker: bytes) -> int:
-        while (i := self._buf.find(marker)) < 0:
-            if not await self._fill():
-                raise _bad_form("the body ended early")
-        return i
-
-    async def start(self) -> None:
-        i = await self._until(self._first)
-        del self._buf[: i + len(self._first)]
-
-    async def next_part(self) -> tuple[dict[str, str], str] | None:
-        """Headers of the next part (lower-cased names) and its field name; None after the last part."""
-        while len(self._buf) < 2:
-            if not await self._fill():
-                raise _bad_form("the body ended early")
-        if self._buf[:2] == b"--":
-            return None
-        end = await self._until(b"\r\n\r\n")
-        raw = bytes(self._buf[:end]).decode("utf-8", "replace")
-        del self._buf[: end + 4]
-        headers = {}
-        for line in raw.split("\r\n"):
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip()
-        disposition = headers.get("content-disposition", "")
-        params = {}
-        for piece in disposition.split(";")[1:]:
-            k, _, v = piece.strip().partition("=")
-            params[k.strip().lower()] = v.strip().strip('"')
-        if "name" not in params:
-            raise _bad_form("a part has no name")
-        headers["filename"] = params.get("filename", "")
-        return headers, params["name"]
-
-    async def value(self) -> str:
-        end = await self._until(self._delim)
-        value = bytes(self._buf[:end]).decode("utf-8")
-        del self._buf[: end + len(self._delim)]
-        return value
-
-    async def file_chunk(self) -> bytes:
-        """The next piece of the file part; b'' when it has ended."""
-        self._in_fields = False
-        keep = len(self._delim)
-        while True:
-            i = self._buf.find(self._delim)
-            if i >= 0:
-                out = bytes(self._buf[:i])
-                del self._buf[: i + keep]
-                self._delim = b""  # done: the next call returns b''
-                return out
-            if not self._delim:
-                return b""
-            if len(self._buf) > keep:
-                out = bytes(self._buf[: len(self._buf) - keep])
-                del self._buf[: len(self._buf) - keep]
-                return out
-            if not await self._fill():
-                raise _bad_form("the file part has no closing boundary")
-
-
-class _SizeRange:
-    """content-length-range, checked when the whole file has arrived (a BodyDigest)."""
-
-    def __init__(self, low: int, high: int) -> None:
-        self.low, self.high, self.size = low, high, 0
-
-    def update(self, data: bytes) -> None:
-        self.size += len(data)
-
-    def finish(self) -> str:
-        if self.size > self.high:
+    async def checked() -> bytes:
+        nonlocal total
+        chunk = await read()
+        total += len(chunk)
+        if total > high:
             raise OSSError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-        if self.size < self.low:
+        if not chunk and total < low:
             raise OSSError(
                 400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"
             )
-        return ""
+        return chunk
+
+    return checked
 
 
-def _policy_failed(what: str) -> OSSError:
-    return access_denied(f"Invalid according to Policy: Policy Condition failed: {what}")
-
-
-def _check_policy(policy: dict[str, object], fields: dict[str, str]) -> tuple[int, int]:
-    """Every condition must hold and every field be covered; returns the content-length-range."""
-    expiration = policy.get("expiration")
-    if not isinstance(expiration, str):
-        raise access_denied("Invalid Policy: Policy missing expiration.")
-    try:
-        expires = datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp()
-    except ValueError as exc:
-        raise access_denied("Invalid Policy: Invalid 'expiration' value.") from exc
-    if expires < time.time():
-        raise access_denied("Invalid according to Policy: Policy expired.")
-    conditions = policy.get("conditions")
-    if not isinstance(conditions, list):
-        raise access_denied("Invalid Policy: Policy missing conditions.")
-    covered = set()
-    size_range = (0, 5 << 30)
-    for cond in conditions:
-        if isinstance(cond, dict):
-            for name, wanted in cond.items():
-                name = name.lower()
-                covered.add(name)
-                if fields.get(name) != wanted:
-                    raise _policy_failed(f'["eq", "${name}", "{wanted}"]')
-        elif isinstance(cond, list) and len(cond) == 3:
-            op = str(cond[0]).lower()
-            if op == "content-length-range":
-                size_range = (int(cond[1]), int(cond[2]))
-                continue
-            name = str(cond[1]).lower().removeprefix("$")
-            covered.add(name)
-            actual = fields.get(name, "")
-            if op == "eq" and actual != cond[2]:
-                raise _policy_failed(f'["eq", "${name}", "{cond[2]}"]')
-            if op == "starts-with" and not actual.startswith(str(cond[2])):
-                raise _policy_failed(f'["starts-with", "${name}", "{cond[2]}"]')
-            if op not in ("eq", "starts-with"):
-                raise access_denied(f"Invalid Policy: Invalid condition {op!r}.")
-        else:
-            raise access_denied("Invalid Policy: Invalid Simple-Condition.")
+def _check_policy(policy_b64: str, fields: dict[str, str]) -> tuple[int, int] | None:
+    """The policy's conditions must hold and, as S3 requires, name every field the form has."""
+    policy = post_policy.decode(policy_b64)
+    post_policy.check(policy, fields)
+    covered = {c.field for c in policy.conditions} | {"bucket"}
     for name in fields:
-        if name not in covered and name not in _IGNORED_IN_POLICY and not name.startswith("x-ignore-"):
-            if name in ("bucket",):
-                continue
+        if name not in covered and name not in _NOT_IN_POLICY and not name.startswith("x-ignore-"):
             raise access_denied(f"Invalid according to Policy: Extra input fields: {name}")
-    return size_range
+    return policy.length_range
 
 
-def _authenticate(call: S3Call, fields: dict[str, str]) -> tuple[Principal | None, tuple[int, int]]:
+def _authenticate(call: S3Call, fields: dict[str, str]) -> tuple[Principal | None, tuple[int, int] | None]:
     if "x-amz-signature" not in fields:
         if "policy" in fields:
             raise access_denied("The form has a policy but no x-amz-signature.")
-        return None, (0, 5 << 30)
+        return None, None
     if fields.get("x-amz-algorithm") != sigv4.ALGORITHM:
         raise invalid_argument("x-amz-algorithm must be AWS4-HMAC-SHA256.", "x-amz-algorithm")
     policy_b64 = fields.get("policy", "")
-    try:
-        policy = json.loads(base64.b64decode(policy_b64, validate=True))
-    except (ValueError, binascii.Error) as exc:
-        raise invalid_argument("The policy is not base64-encoded JSON.", "policy") from exc
-    if not isinstance(policy, dict):
-        raise invalid_argument("The policy must be a JSON object.", "policy")
-    credential = fields.get("x-amz-credential", "")
-    parts = credential.split("/")
-    if len(parts) != 5:
+    if not policy_b64:
+        raise access_denied("A signed POST upload needs the policy field.")
+    parts = fields.get("x-amz-credential", "").split("/")
+    if len(parts) != 5 or parts[3] != sigv4.SERVICE:
         raise invalid_argument("x-amz-credential is malformed.", "x-amz-credential")
     access_key_id, date, region = parts[0], parts[1], parts[2]
-    token = fields.get("x-amz-security-token")
-    cred = call.resolve(access_key_id, token)
+    cred = call.resolve(access_key_id, fields.get("x-amz-security-token"))
     key = sigv4.signing_key(cred.secret, date, region)
     if not hmac.compare_digest(sigv4.signature(key, policy_b64), fields["x-amz-signature"]):
         raise OSSError(
@@ -230,41 +120,27 @@ def _authenticate(call: S3Call, fields: dict[str, str]) -> tuple[Principal | Non
             "The request signature we calculated does not match the signature you provided.",
             {"AWSAccessKeyId": access_key_id},
         )
-    size_range = _check_policy(policy, fields)
-    return cred.principal, size_range
+    return cred.principal, _check_policy(policy_b64, fields)
 
 
 async def post_object(call: S3Call) -> Response:
-    ctype = call.h.get("content-type", "")
-    if not ctype.lower().startswith("multipart/form-data"):
-        raise OSSError(
-            412, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data"
-        )
-    boundary = ""
-    for piece in ctype.split(";")[1:]:
-        k, _, v = piece.strip().partition("=")
-        if k.lower() == "boundary":
-            boundary = v.strip('"')
-    if not boundary:
-        raise _bad_form("no boundary in Content-Type")
-    form = _FormReader(call.http.body.read_chunk, boundary.encode("latin-1"))
-    await form.start()
+    reader = FormReader(call.http.body.read_chunk, boundary_of(call.h.get("content-type", "")))
     fields: dict[str, str] = {"bucket": call.bkt.name}
-    file_type = ""
-    filename = ""
-    while (part := await form.next_part()) is not None:
-        headers, name = part
-        if name.lower() == "file":
-            file_type, filename = headers.get("content-type", ""), headers["filename"]
+    total = 0
+    while (part := await reader.next_part()) is not None:
+        if part.name.lower() == "file":
+            file_type, filename = part.content_type or "", part.filename or ""
             break
-        fields[name.lower()] = await form.value()
+        value = await reader.read_value(MAX_FIELDS_BYTES - total)
+        total += len(value)
+        fields.setdefault(part.name.lower(), value.decode("utf-8", "replace"))
     else:
         raise invalid_argument("POST requires exactly one file upload per request.", "file")
     if "key" not in fields:
         raise invalid_argument("Bucket POST must contain a field named 'key'.", "key")
     key = fields["key"].replace("${filename}", filename)
     validate_object_key(key)
-    principal, (low, high) = _authenticate(call, fields)
+    principal, length_range = _authenticate(call, fields)
     call.auth = S3Auth(principal)
     call.authorize(Access.OBJECT_WRITE, "oss:PutObject", call.bkt, key)
     acl = fields.get("acl", "default")
@@ -283,9 +159,9 @@ async def post_object(call: S3Call) -> Response:
         acl=acl,
         tagging=tagging,
     )
-    o = await call.storage.put_object(
-        call.bkt, key, form.file_chunk, None, None, attrs, digest=_SizeRange(low, high)
-    )
+    read = _size_checked(reader.read_chunk, length_range)
+    o = await call.storage.put_object(call.bkt, key, read, None, None, attrs)
+    await reader.drain(_TRAILER_LIMIT)
     location = f"http://{call.req.host}/{call.bkt.name}/{key}"
     result = [("ETag", etag(o.etag)), ("Location", location)]
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
