@@ -100,3 +100,17 @@ def test_acl_and_policy_are_shared(s3: Any, bucket: str, oss_bucket: oss2.Bucket
     s3.delete_bucket_policy(Bucket=bucket)
     with pytest.raises(oss2.exceptions.NoSuchBucketPolicy):
         oss_bucket.get_bucket_policy()
+
+
+def test_bucket_tags_are_shared(s3: Any, bucket: str, oss_bucket: oss2.Bucket) -> None:
+    with pytest.raises(s3.exceptions.ClientError) as err:
+        s3.get_bucket_tagging(Bucket=bucket)
+    assert err.value.response["Error"]["Code"] == "NoSuchTagSet"
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "data"}]})
+    assert oss_bucket.get_bucket_tagging().tag_set.tagging_rule == {"team": "data"}
+    rule = oss2.models.TaggingRule()
+    rule.add("env", "test")
+    oss_bucket.put_bucket_tagging(oss2.models.Tagging(rule))
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "env", "Value": "test"}]
+    s3.delete_bucket_tagging(Bucket=bucket)
+    assert oss_bucket.get_bucket_tagging().tag_set.tagging_rule == {}

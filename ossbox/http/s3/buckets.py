@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from ossbox.core.errors import OSSError
 from ossbox.core.names import validate_bucket_name
-from ossbox.http.s3.common import CANNED_ACLS, S3Call, owner_xml, xml
+from ossbox.http.s3.common import CANNED_ACLS, MAX_XML_BODY, S3Call, owner_xml, strip_namespace, xml
 from ossbox.http.s3.objects import acl_from_request, acl_xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
+from ossbox.protocol.configs import tagging
 from ossbox.protocol.times import iso8601
+from ossbox.service import bucket_configs
 
 
 async def list_buckets(call: S3Call) -> Response:
@@ -94,3 +96,28 @@ async def get_bucket_versioning(call: S3Call) -> Response:
 
 async def put_bucket_versioning(call: S3Call) -> Response:
     raise OSSError(501, "NotImplemented", "Bucket versioning is not implemented by ossbox yet.")
+
+
+# -- bucket tagging: the same stored tag set as the OSS dialect's ------------------------------------------
+_TAGGING = "tagging"
+
+
+async def put_bucket_tagging(call: S3Call) -> Response:
+    body = await call.body().read_all(MAX_XML_BODY)
+    tags = tagging.parse(strip_namespace(body), tagging.BUCKET_TAGS)
+    await bucket_configs.put(call.storage, call.bkt.name, _TAGGING, tagging.render(tags))
+    return Response(204)
+
+
+async def get_bucket_tagging(call: S3Call) -> Response:
+    document = call.storage.meta.bucket_configs.get(call.bkt.name, _TAGGING)
+    tags = tagging.load(document) if document else ()
+    if not tags:
+        raise OSSError(404, "NoSuchTagSet", "The TagSet does not exist", {"BucketName": call.bkt.name})
+    inner = "".join(f"<Tag>{X.els([('Key', k), ('Value', v)])}</Tag>" for k, v in tags)
+    return xml("Tagging", f"<TagSet>{inner}</TagSet>")
+
+
+async def delete_bucket_tagging(call: S3Call) -> Response:
+    await bucket_configs.delete(call.storage, call.bkt.name, _TAGGING)
+    return Response(204)

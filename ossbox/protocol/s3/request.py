@@ -50,6 +50,9 @@ _ROUTES: dict[tuple[str, str, str], S3Route] = {
     ("GET", "bucket", "policy"): _r("GetBucketPolicy", _B_OWNER),
     ("PUT", "bucket", "policy"): _r("PutBucketPolicy", _B_OWNER),
     ("DELETE", "bucket", "policy"): _r("DeleteBucketPolicy", _B_OWNER),
+    ("GET", "bucket", "tagging"): _r("GetBucketTagging", _B_OWNER),
+    ("PUT", "bucket", "tagging"): _r("PutBucketTagging", _B_OWNER),
+    ("DELETE", "bucket", "tagging"): _r("DeleteBucketTagging", _B_OWNER),
     ("POST", "bucket", ""): _r("PostObject", _O_WRITE, "oss:PutObject"),
     ("GET", "object", ""): _r("GetObject", _O_READ),
     ("HEAD", "object", ""): _r("HeadObject", _O_READ, "oss:GetObject"),
@@ -142,8 +145,6 @@ def route(method: str, bucket: str | None, key: str | None, query: dict[str, str
         if name in _UNSUPPORTED:
             raise not_implemented(f"The S3 {name!r} sub-resource")
     sub = next((name for name in _ROUTING if name in query), "")
-    if level == "bucket" and sub == "tagging":
-        raise not_implemented("Bucket tagging through S3")
     found = _ROUTES.get((method, level, sub))
     if found is None:
         if any(k[0] == method and k[1] == level for k in _ROUTES):
