@@ -8,6 +8,7 @@ from typing import Any
 
 import oss2
 import pytest
+import requests
 
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
 
@@ -114,3 +115,21 @@ def test_bucket_tags_are_shared(s3: Any, bucket: str, oss_bucket: oss2.Bucket) -
     assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "env", "Value": "test"}]
     s3.delete_bucket_tagging(Bucket=bucket)
     assert oss_bucket.get_bucket_tagging().tag_set.tagging_rule == {}
+
+
+def test_cors_rules_apply_to_s3_requests(s3: Any, bucket: str, oss_bucket: oss2.Bucket) -> None:
+    """A browser uploading with a presigned S3 URL: the preflight (unsigned) and the upload both see the
+    bucket's CORS rules."""
+    from oss2.models import BucketCors, CorsRule
+
+    app = "https://app.example.com"
+    rule = CorsRule(allowed_origins=[app], allowed_methods=["PUT"], allowed_headers=["*"])
+    oss_bucket.put_bucket_cors(BucketCors([rule]))
+    url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up"}, ExpiresIn=60)
+    origin = {"Origin": "https://app.example.com"}
+    pre = requests.options(url, headers={**origin, "Access-Control-Request-Method": "PUT"}, timeout=10)
+    assert pre.status_code == 200 and pre.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    r = requests.put(url, data=b"from a browser", headers=origin, timeout=10)
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    other = requests.put(url, data=b"x", headers={"Origin": "https://evil.example"}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in other.headers

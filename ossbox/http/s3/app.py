@@ -13,6 +13,7 @@ from ossbox.auth.authorizer import Authorizer, Grant, request_values
 from ossbox.auth.s3 import S3Auth, S3Authenticator
 from ossbox.core.errors import OSSError, internal_error, no_such_bucket
 from ossbox.core.names import is_valid_bucket_name
+from ossbox.http.oss import cors
 from ossbox.http.s3 import buckets, listing, multipart, objects, policies
 from ossbox.http.s3.common import S3Call, S3Handler
 from ossbox.http.s3.errors import error_response
@@ -118,8 +119,28 @@ class S3Api:
         except Exception:
             log.exception("S3 request %s failed: %s %s", request_id, http.method, http.raw_path[:200])
             resp = error_response(internal_error(), request_id, http.raw_path.decode("latin-1"), head)
+        origin = http.headers.get("origin")
+        if origin and http.method != "OPTIONS":
+            resp.headers += self._cors(http, origin)
         resp.headers += [("x-amz-request-id", request_id), ("x-amz-id-2", request_id)]
         return resp
+
+    def _preflight(self, http: Request) -> Response:
+        """A CORS preflight to an S3 URL (a presigned one, say): the bucket's rules answer, as for OSS."""
+        name, _, _ = s3_request.split_target(http.raw_path, http.headers.get("host", ""), self.domains)
+        bucket = self.storage.meta.get_bucket(name) if name and is_valid_bucket_name(name) else None
+        hot = self.storage.meta.bucket_configs.hot(bucket.name) if bucket is not None else None
+        return cors.preflight(name, bucket is not None, hot, http.headers)
+
+    def _cors(self, http: Request, origin: str) -> list[tuple[str, str]]:
+        """A browser's request: the bucket's CORS rules (set through OSS; the preflight is OSS's) apply."""
+        try:
+            bucket, _, _ = s3_request.split_target(http.raw_path, http.headers.get("host", ""), self.domains)
+        except OSSError:
+            return []
+        hot = self.storage.meta.bucket_configs.hot(bucket) if bucket else None
+        document = hot.get(cors.NAME) if hot is not None else None
+        return cors.actual_request_headers(document, origin, http.method) if document is not None else []
 
     def _bucket_for(self, req: S3Request) -> Bucket | None:
         if req.bucket is None or req.route.op == "CreateBucket":
@@ -134,6 +155,8 @@ class S3Api:
         return bucket
 
     async def _handle(self, http: Request) -> Response:
+        if http.method == "OPTIONS":
+            return self._preflight(http)
         req = s3_request.parse(http.method, http.raw_path, http.raw_query, http.headers, self.domains)
         bucket = self._bucket_for(req)
         auth = self.auth.authenticate(req) if req.route.op != "PostObject" else S3Auth(None)
