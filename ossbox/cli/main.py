@@ -8,10 +8,14 @@ from pathlib import Path
 
 import click
 
+from ossbox.cli.delivery import delivery
 from ossbox.cli.druid import druid
+from ossbox.cli.lifecycle import lifecycle, test_clock
 from ossbox.cli.options import data_dir_option
+from ossbox.cli.projects import project
 from ossbox.cli.ram import ram
-from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run
+from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run, test_clock_requested
+from ossbox.cli.sql import job, sql
 from ossbox.cli.tables import tables
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
@@ -110,6 +114,24 @@ def main() -> None:
     "buckets [env OSSBOX_ACCESS_LOG_FLUSH_INTERVAL].",
 )
 @click.option(
+    "--restore-delay-seconds",
+    envvar="OSSBOX_RESTORE_DELAY_SECONDS",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Time a RestoreObject takes before an archived object is readable "
+    "[env OSSBOX_RESTORE_DELAY_SECONDS].",
+)
+@click.option(
+    "--lifecycle-interval-seconds",
+    envvar="OSSBOX_LIFECYCLE_INTERVAL_SECONDS",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between lifecycle passes (one process runs them); 0 turns them off; "
+    "`ossbox lifecycle run` runs one now [env OSSBOX_LIFECYCLE_INTERVAL_SECONDS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -120,6 +142,8 @@ def server(
     s3_domains: tuple[str, ...],
     workers: str,
     access_log_flush_s: float,
+    restore_delay_seconds: float,
+    lifecycle_interval_seconds: float,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -144,6 +168,9 @@ def server(
             workers=_worker_count(workers),
             s3_domains=tuple(d.lower().strip(".") for d in s3_domains if d),
             access_log_flush_s=access_log_flush_s,
+            restore_delay_ms=int(restore_delay_seconds * 1000),
+            lifecycle_interval_s=lifecycle_interval_seconds,
+            test_clock=test_clock_requested(),
         )
     )
 
@@ -191,13 +218,19 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
     click.echo(f"deleted {access_key_id}")
 
 
+main.add_command(delivery)
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)
+main.add_command(project)
+main.add_command(sql)
+main.add_command(job)
 
 from ossbox.cli.ossutil import register as _register_ossutil  # noqa: E402 - ossutil's habits: ls, cp, sync, ...
 
 _register_ossutil(main)
+main.add_command(lifecycle)
+main.add_command(test_clock)
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,10 @@ from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.s3 import S3Authenticator
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
+from ossbox.cli.delivery import start_delivery
+from ossbox.cli.projects import open_project_service
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
+from ossbox.core.clock import Clock, OffsetClock, SystemClock
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
@@ -33,7 +36,8 @@ from ossbox.meta.types import AccessKey
 from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
 from ossbox.service.committer import Committer
 from ossbox.service.identities import new_key_pair
-from ossbox.service.storage import Storage
+from ossbox.service.lifecycle_runner import LifecycleRole, LifecycleRunner, run_periodically
+from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
 
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
@@ -53,6 +57,22 @@ class ServerConfig:
     # Hosts whose requests are always S3 (path style on the host itself, virtual-hosted below it).
     s3_domains: tuple[str, ...] = ()
     access_log_flush_s: float = DEFAULT_FLUSH_INTERVAL_S
+    # How long a RestoreObject takes before the object is readable (real OSS: minutes to hours).
+    restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS
+    # Seconds between lifecycle passes (run by one process of the data directory); 0: never.
+    lifecycle_interval_s: float = 300.0
+    # OSSBOX_TEST_CLOCK=1: the storage clock honours the offset set by `ossbox test-clock`.
+    test_clock: bool = False
+
+
+def storage_clock(meta: SqliteMeta, test_clock: bool) -> Clock:
+    """The clock storage runs on: real time, or (tests only) real time plus the shared test offset."""
+    return OffsetClock(meta.clock_offset_ms) if test_clock else SystemClock()
+
+
+def test_clock_requested() -> bool:
+    """OSSBOX_TEST_CLOCK=1, or a start-up offset in OSSBOX_CLOCK_OFFSET_S (which implies it)."""
+    return os.environ.get("OSSBOX_TEST_CLOCK", "") == "1" or bool(os.environ.get(CLOCK_OFFSET_ENV))
 
 
 def open_meta(data_dir: Path) -> SqliteMeta:
@@ -100,6 +120,9 @@ def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
     meta = open_meta(cfg.data_dir)
     try:
         ensure_account_id(meta)
+        start_offset_s = os.environ.get(CLOCK_OFFSET_ENV)
+        if start_offset_s:  # tests: the test clock starts that far ahead (ossbox/core/clock.py)
+            meta.set_clock_offset_ms(int(float(start_offset_s) * 1000))
         blobs = LocalBlobStore(cfg.data_dir)
         tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids())
         if tmp_removed or orphans:
@@ -133,21 +156,24 @@ async def serve_worker(
     meta = open_meta(cfg.data_dir)
     blobs = LocalBlobStore(cfg.data_dir)
     committer = Committer(meta, blobs)
-    storage = Storage(meta, blobs, committer, cfg.region)
+    clock = storage_clock(meta, cfg.test_clock)
+    storage = Storage(
+        meta,
+        blobs,
+        committer,
+        cfg.region,
+        clock=clock,
+        restore_delay_ms=cfg.restore_delay_ms,
+    )
     account_id = meta.get_setting(ACCOUNT_ID_SETTING)
     assert account_id is not None, "prepare() stores the account id"
     ids = meta.identities
     authorizer = Authorizer(
         Identities(ids.user, ids.user_policies, ids.role_policies, ids.bucket_policy), account_id, cfg.region
     )
-    # The clock of temporary credentials, shifted by OSSBOX_CLOCK_OFFSET_S like the table service's (tests).
-    offset_ms = int(float(os.environ.get(CLOCK_OFFSET_ENV) or 0) * 1000)
-
-    def sts_clock() -> int:
-        return int(time.time() * 1000) + offset_ms
-
-    resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, sts_clock)
-    sts = Sts(authorizer, ids.role, storage.store_sts_session, sts_clock)
+    # Temporary credentials expire on the storage clock, so that tests can move past an expiry.
+    resolve = CredentialResolver(meta.get_access_key, ids.sts_session, ROOT_OWNER_ID, clock.now_ms)
+    sts = Sts(authorizer, ids.role, storage.store_sts_session, clock.now_ms)
     access_logger = AccessLogger(storage, cfg.access_log_flush_s)
     app = OssApp(
         storage,
@@ -165,25 +191,41 @@ async def serve_worker(
         ),
         s3_domains=cfg.s3_domains,
     )
-    tables = open_table_service(cfg.data_dir, resolve, authorizer, cfg.region)
+    tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
+    projects = open_project_service(cfg.data_dir, meta, account_id, ROOT_OWNER_ID, cfg.region)
     state = ServerState()
-    server = await serve(dispatch(app, tables.app), cfg.host, port, state, reuse_port=reuse_port)
+    server = await serve(dispatch(app, tables.app, projects), cfg.host, port, state, reuse_port=reuse_port)
     access_logger.start()
-    on_listening(server.sockets[0].getsockname()[1])
+    listening_port = server.sockets[0].getsockname()[1]
+    projects.set_own_address(cfg.host, listening_port)
+    on_listening(listening_port)
+    delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
+    lifecycle = None
+    if cfg.lifecycle_interval_s > 0:
+        lifecycle = asyncio.create_task(
+            run_periodically(LifecycleRunner(storage), LifecycleRole(cfg.data_dir), cfg.lifecycle_interval_s)
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if delivery is not None:  # first: a batch being written goes on through this server
+        await asyncio.to_thread(delivery.stop)
     state.stopping = True
     server.close()
     deadline = time.monotonic() + 10
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     await access_logger.close()
+    if lifecycle is not None:
+        lifecycle.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lifecycle
     committer.stop()
     tables.close()
+    projects.close()
     storage.close()
     meta.close()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,13 +14,18 @@ from ossbox.auth.authorizer import Authorizer
 from ossbox.auth.principals import CredentialResolver, Kind, Principal
 from ossbox.cli.options import data_dir_option
 from ossbox.core.errors import OSSError
+from ossbox.meta.sqlite import SqliteMeta
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ossbox.tables.app import TableApp
+    from ossbox.tables.delivery import DeliveryApi
     from ossbox.tables.storage import TableStorage
 
 TABLES_DB = "tables.sqlite3"
-# Shifts the table service's clock (cell timestamps, TTL) by this many seconds: for tests of expiry.
+# Tests: the server's test clock (cell timestamps, TTL, credentials' expiry, restores, lifecycle) starts this
+# many seconds ahead; see ossbox/core/clock.py.
 CLOCK_OFFSET_ENV = "OSSBOX_CLOCK_OFFSET_S"
 
 
@@ -30,13 +35,21 @@ class TableRuntime:
 
     app: TableApp
     storage: TableStorage
+    now_ms: Callable[[], int]
+    delivery: DeliveryApi
 
     def close(self) -> None:
+        self.delivery.close()
         self.storage.close()
 
 
 def open_table_service(
-    data_dir: Path, resolve: CredentialResolver, authorizer: Authorizer, region: str
+    data_dir: Path,
+    meta: SqliteMeta,
+    resolve: CredentialResolver,
+    authorizer: Authorizer,
+    region: str,
+    now_ms: Callable[[], int],
 ) -> TableRuntime:
     """The table service, authenticating with the server's credentials (keys and STS tokens) and checking
     each call as the RAM action ots:<Api> on acs:ots:<region>:<account>:instance/<name>[/table/<table>]."""
@@ -44,10 +57,8 @@ def open_table_service(
     from ossbox.tables.app import TableApp
     from ossbox.tables.auth import Verifier
     from ossbox.tables.errors import auth_failed, no_permission
-    from ossbox.tables.service import TableService, wall_clock
+    from ossbox.tables.service import TableService
     from ossbox.tables.storage import TableStorage
-
-    now_ms = wall_clock(float(os.environ.get(CLOCK_OFFSET_ENV) or 0))
 
     def credential(access_key_id: str, token: str | None) -> tuple[str, object]:
         try:
@@ -67,9 +78,14 @@ def open_table_service(
             if not authorizer.identity_allows(caller, action, resource, {}):
                 raise no_permission(action)
 
+    from ossbox.cli.delivery import open_delivery_api
+
     storage = TableStorage(data_dir / TABLES_DB, now_ms)
-    app = TableApp(TableService(storage, now_ms, authorize), Verifier(credential))
-    return TableRuntime(app, storage)
+    service = TableService(storage, now_ms, authorize)
+    delivery = open_delivery_api(data_dir, meta, service, now_ms)
+    service.handlers.update(delivery.handlers())
+    app = TableApp(service, Verifier(credential))
+    return TableRuntime(app, storage, now_ms, delivery)
 
 
 @click.group()

@@ -20,6 +20,7 @@ from ossbox.http.s3.post import is_s3_form
 from ossbox.http.server import ClientDisconnected, Request, Response
 from ossbox.meta.types import Bucket
 from ossbox.protocol import request as oss_request
+from ossbox.protocol.actions import on_a_version
 from ossbox.protocol.request import Access, OssRequest
 from ossbox.protocol.times import DateCache
 from ossbox.service.access_log import AccessLogger
@@ -158,7 +159,8 @@ class OssApp:
             grant = Grant.ACL  # the handler checks every object the request names
         else:
             values = request_values(http.client, req.headers, req.query)
-            grant = self.authorizer.check(principal, route.access, route.action, bucket, req.key, values)
+            action = on_a_version(route.action) if "versionId" in req.query else route.action
+            grant = self.authorizer.check(principal, route.access, action, bucket, req.key, values)
         owner_id = principal.owner_id if principal else (bucket.owner_id if bucket else "")
         rate = None
         if route.op in traffic.UPLOADS or route.op in traffic.DOWNLOADS:

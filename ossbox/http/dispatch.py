@@ -1,4 +1,5 @@
-"""One port, two APIs: a request carrying Tablestore's headers goes to the table service, any other to OSS.
+"""One port, three APIs: a request carrying Tablestore's headers goes to the table service, one signed for the
+project service (ossbox.volumes) to it, any other to OSS.
 
 The `tablestore` SDK sends x-ots-apiversion, x-ots-date, x-ots-accesskeyid and x-ots-instancename on every
 request; no OSS client sends x-ots-* headers.
@@ -18,10 +19,17 @@ def is_table_request(headers: dict[str, str]) -> bool:
     )
 
 
-def dispatch(oss: Handler, tables: Handler) -> Handler:
+def is_project_request(headers: dict[str, str]) -> bool:
+    """The project service's clients sign with `Authorization: ODPS id:sig`; no OSS client does."""
+    return headers.get("authorization", "").startswith("ODPS ")
+
+
+def dispatch(oss: Handler, tables: Handler, projects: Handler | None = None) -> Handler:
     async def handle(request: Request) -> Response:
         if is_table_request(request.headers):
             return await tables(request)
+        if projects is not None and is_project_request(request.headers):
+            return await projects(request)
         return await oss(request)
 
     return handle

@@ -9,9 +9,10 @@ import os
 
 from ossbox.core.errors import OSSError
 from ossbox.http.server import Response
-from ossbox.meta.types import ObjectMeta
+from ossbox.meta.types import ObjectMeta, Restore
 from ossbox.protocol.times import http_date
 from ossbox.protocol.xml import document, els
+from ossbox.service.archive import RestoreState, restore_state
 
 XML_TYPE = ("Content-Type", "application/xml")
 
@@ -73,3 +74,13 @@ def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
     headers += list(o.headers.items())
     headers += [(f"x-oss-meta-{k}", v) for k, v in o.user_meta.items()]
     return headers
+
+
+def restore_header(restore: Restore, now_ms: int) -> str:
+    """x-oss-restore and listings' RestoreInfo: "" when the restored copy has expired."""
+    state = restore_state(restore, now_ms)
+    if state is RestoreState.FROZEN:
+        return ""
+    if state is RestoreState.ONGOING:
+        return 'ongoing-request="true"'
+    return f'ongoing-request="false", expiry-date="{http_date(restore.expiry_ms // 1000)}"'

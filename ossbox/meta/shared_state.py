@@ -1,4 +1,5 @@
-"""State shared by every process that opens one data directory: a change counter and a write lock.
+"""State shared by every process that opens one data directory: a change counter, a write lock and the
+test clock's offset.
 
 Several server processes (`ossbox server --workers N`) and the `ossbox key ...` commands may use the same
 SQLite database at once.
@@ -9,6 +10,8 @@ SQLite database at once.
   cheaper than the query it saves. A request that starts after another's change was acknowledged sees it.
 - The write lock (an flock) serialises write transactions across processes. SQLite would serialise them too,
   but its busy handler sleeps in steps of milliseconds; a blocked flock wakes as soon as it is released.
+- The test clock's offset (ossbox/core/clock.py): milliseconds added to the real time by servers started with
+  OSSBOX_TEST_CLOCK=1, set by `ossbox test-clock`. Production servers never read it.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _COUNTER = struct.Struct("<Q")
+_CLOCK_OFFSET = struct.Struct("<q")
+_CLOCK_OFFSET_AT = 8
 
 
 class SharedState:
@@ -43,6 +48,13 @@ class SharedState:
     def bump(self) -> None:
         """Announce a committed change to buckets or access keys. Only while holding `write_lock`."""
         _COUNTER.pack_into(self._map, 0, self.generation() + 1)
+
+    def clock_offset_ms(self) -> int:
+        return int(_CLOCK_OFFSET.unpack_from(self._map, _CLOCK_OFFSET_AT)[0])
+
+    def set_clock_offset_ms(self, offset_ms: int) -> None:
+        """Tests set it between steps, while no request that depends on the time is in flight."""
+        _CLOCK_OFFSET.pack_into(self._map, _CLOCK_OFFSET_AT, offset_ms)
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:

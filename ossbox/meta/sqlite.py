@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
+from ossbox.core.versions import NULL_VERSION, vseq_of
 from ossbox.meta.bucket_configs import BucketConfigCatalog, BucketConfigWriter
 from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityWriter, access_key_from_row
 from ossbox.meta.shared_state import SharedState
@@ -28,8 +29,10 @@ from ossbox.meta.types import (
     BucketStat,
     Extent,
     ListedObject,
+    ListedVersion,
     ObjectMeta,
     Part,
+    Restore,
     Upload,
 )
 
@@ -97,9 +100,25 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+_BUCKET_COLS = "name, owner_id, created_ms, region, acl, storage_class, versioning"
+
 _OBJECT_COLS = (
     "bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, content_type, "
-    "headers, user_meta, extents, checksum, tagging"
+    "headers, user_meta, extents, version_id, vseq, restore_ready_ms, restore_expiry_ms, restore_tier, "
+    "checksum, tagging"
+)
+_N_OBJECT_COLS = 20
+# A row of object_versions: the object columns, then whether it is a delete marker and since when it is
+# noncurrent.
+_VERSION_COLS = _OBJECT_COLS + ", delete_marker, noncurrent_ms"
+_LISTED_COLS = "key, size, etag, mtime_ms, object_type, storage_class, restore_ready_ms, restore_expiry_ms"
+_LISTED_VERSION_COLS = (
+    "key, version_id, vseq, size, etag, mtime_ms, object_type, storage_class, restore_ready_ms, "
+    "restore_expiry_ms"
+)
+# Columns a version's owner may change in place (ACL, restore, storage class by lifecycle).
+_UPDATABLE = frozenset(
+    ["acl", "storage_class", "restore_ready_ms", "restore_expiry_ms", "restore_tier", "tagging"]
 )
 
 
@@ -127,23 +146,100 @@ def _part_from_row(r: Sequence[Any]) -> Part:
 
 
 def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
+    # Positional (in ObjectMeta's field order): measurably cheaper than keywords on every GET.
     return ObjectMeta(
-        bucket=r[0],
-        key=r[1],
-        size=r[2],
-        etag=r[3],
-        crc64=_to_u64(r[4]),
-        mtime_ms=r[5],
-        object_type=r[6],
-        storage_class=r[7],
-        acl=r[8],
-        content_type=r[9],
-        headers=_load_map(r[10]),
-        user_meta=_load_map(r[11]),
-        extents=_load_extents(r[12]),
-        checksum=r[13],
-        tagging=r[14],
+        r[0],  # bucket
+        r[1],  # key
+        r[2],  # size
+        r[3],  # etag
+        _to_u64(r[4]),  # crc64
+        r[5],  # mtime_ms
+        r[6],  # object_type
+        r[7],  # storage_class
+        r[8],  # acl
+        r[9],  # content_type
+        _load_map(r[10]),  # headers
+        _load_map(r[11]),  # user_meta
+        _load_extents(r[12]),  # extents
+        r[13],  # version_id
+        r[14],  # vseq
+        None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
+        checksum=r[18],
+        tagging=r[19],
     )
+
+
+def _version_from_row(r: Sequence[Any]) -> ObjectMeta:
+    o = _object_from_row(r)
+    o.delete_marker = bool(r[_N_OBJECT_COLS])
+    o.noncurrent_ms = r[_N_OBJECT_COLS + 1]
+    return o
+
+
+def _object_values(o: ObjectMeta) -> tuple[Any, ...]:
+    r = o.restore
+    return (
+        o.bucket,
+        o.key,
+        o.size,
+        o.etag,
+        _to_i64(o.crc64),
+        o.mtime_ms,
+        o.object_type,
+        o.storage_class,
+        o.acl,
+        o.content_type,
+        _dump(o.headers),
+        _dump(o.user_meta),
+        _dump_extents(o.extents),
+        o.version_id,
+        o.vseq,
+        None if r is None else r.ready_ms,
+        None if r is None else r.expiry_ms,
+        None if r is None else r.tier,
+        o.checksum,
+        o.tagging,
+    )
+
+
+_OBJECT_PLACEHOLDERS = ",".join("?" * _N_OBJECT_COLS)
+
+
+def _find_version(
+    c: sqlite3.Connection, bucket: str, key: str, version_id: str
+) -> tuple[ObjectMeta, bool] | None:
+    """The version of `key` named by a wire version id ("null" included), and whether it is the current one.
+
+    Callers check that `version_id` is well formed first (ossbox.core.versions.vseq_of).
+    """
+    stored = "" if version_id == NULL_VERSION else version_id
+    row = c.execute(
+        f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
+    ).fetchone()
+    if row is not None and row[13] == stored:
+        return _object_from_row(row), True
+    if stored:
+        vseq = vseq_of(stored)
+        found = c.execute(
+            f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? "
+            "AND version_id = ?",
+            (bucket, key, vseq, stored),
+        ).fetchone()
+    else:
+        found = c.execute(
+            f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ''",
+            (bucket, key),
+        ).fetchone()
+    return None if found is None else (_version_from_row(found), False)
+
+
+def _newest_version(c: sqlite3.Connection, bucket: str, key: str) -> ObjectMeta | None:
+    row = c.execute(
+        f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? "
+        "ORDER BY vseq DESC LIMIT 1",
+        (bucket, key),
+    ).fetchone()
+    return None if row is None else _version_from_row(row)
 
 
 class SqliteMeta:
@@ -195,6 +291,13 @@ class SqliteMeta:
                 raise
 
     # ---------------------------------------------------------------- reads
+    def clock_offset_ms(self) -> int:
+        """The test clock's offset, shared by every process on this data directory (ossbox/core/clock.py)."""
+        return self._shared.clock_offset_ms()
+
+    def set_clock_offset_ms(self, offset_ms: int) -> None:
+        self._shared.set_clock_offset_ms(offset_ms)
+
     def get_setting(self, name: str) -> str | None:
         row = self._read.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
@@ -235,15 +338,12 @@ class SqliteMeta:
             return bucket
 
     def _load_bucket(self, name: str) -> Bucket | None:
-        row = self._read.execute(
-            "SELECT name, owner_id, created_ms, region, acl, storage_class FROM buckets WHERE name = ?",
-            (name,),
-        ).fetchone()
+        row = self._read.execute(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", (name,)).fetchone()
         return None if row is None else Bucket(*row)
 
     def list_buckets(self, owner_id: str, prefix: str, marker: str, limit: int) -> list[Bucket]:
         rows = self._read.execute(
-            "SELECT name, owner_id, created_ms, region, acl, storage_class FROM buckets "
+            f"SELECT {_BUCKET_COLS} FROM buckets "
             "WHERE owner_id = ? AND name > ? AND name >= ? ORDER BY name LIMIT ?",
             (owner_id, marker, prefix, limit * 2 + 1),
         ).fetchall()
@@ -261,7 +361,7 @@ class SqliteMeta:
         if row is None:
             return None, None
         o = _object_from_row(row)
-        body = row[15]
+        body = row[_N_OBJECT_COLS]
         if body is None or len(o.extents) != 1 or o.extents[0][1] != 0 or len(body) != o.size:
             return o, None
         return o, bytes(body)
@@ -270,11 +370,99 @@ class SqliteMeta:
         """Objects in key order starting after (or at) `after`; the caller applies prefix and delimiter."""
         op = ">=" if inclusive else ">"
         rows = self._read.execute(
-            "SELECT key, size, etag, mtime_ms, object_type, storage_class FROM objects "
-            f"WHERE bucket = ? AND key {op} ? ORDER BY key LIMIT ?",
+            f"SELECT {_LISTED_COLS} FROM objects WHERE bucket = ? AND key {op} ? ORDER BY key LIMIT ?",
             (bucket, after, limit),
         ).fetchall()
         return [ListedObject(*r) for r in rows]
+
+    def scan_current_versions(
+        self, bucket: str, after: str, inclusive: bool, limit: int
+    ) -> list[ListedVersion]:
+        """Current versions (every one is its key's latest) in key order, for ListObjectVersions."""
+        op = ">=" if inclusive else ">"
+        rows = self._read.execute(
+            f"SELECT {_LISTED_VERSION_COLS} FROM objects WHERE bucket = ? AND key {op} ? "
+            "ORDER BY key LIMIT ?",
+            (bucket, after, limit),
+        ).fetchall()
+        return [
+            ListedVersion(r[0], r[1], r[2], True, False, r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def scan_noncurrent_versions(
+        self, bucket: str, key: str, below_vseq: int | None, limit: int
+    ) -> list[ListedVersion]:
+        """Rows of object_versions in (key, newest first) order: those of `key` older than `below_vseq`
+        (all of them when None), then those of later keys. `is_latest` is left False (the caller knows)."""
+        cols = _LISTED_VERSION_COLS + ", delete_marker"
+        rows: list[Any] = []
+        if below_vseq is not None:
+            rows = self._read.execute(
+                f"SELECT {cols} FROM object_versions WHERE bucket = ? AND key = ? AND vseq < ? "
+                "ORDER BY vseq DESC LIMIT ?",
+                (bucket, key, below_vseq, limit),
+            ).fetchall()
+        if len(rows) < limit:
+            op = ">" if below_vseq is not None else ">="
+            rows += self._read.execute(
+                f"SELECT {cols} FROM object_versions WHERE bucket = ? AND key {op} ? "
+                "ORDER BY key, vseq DESC LIMIT ?",
+                (bucket, key, limit - len(rows)),
+            ).fetchall()
+        return [
+            ListedVersion(r[0], r[1], r[2], False, bool(r[10]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def find_version(self, bucket: str, key: str, version_id: str) -> tuple[ObjectMeta, bool] | None:
+        """The version named by a (well-formed) wire version id and whether it is the current one."""
+        return _find_version(self._read, bucket, key, version_id)
+
+    def newest_noncurrent(self, bucket: str, key: str) -> ObjectMeta | None:
+        """The newest row of object_versions for `key` (when there is no current version: its delete
+        marker, if the key has any history)."""
+        return _newest_version(self._read, bucket, key)
+
+    def get_lifecycle(self, bucket: str) -> str | None:
+        row = self._read.execute("SELECT rules FROM bucket_lifecycle WHERE bucket = ?", (bucket,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def buckets_with_lifecycle(self) -> list[tuple[str, str]]:
+        return [
+            (str(r[0]), str(r[1]))
+            for r in self._read.execute("SELECT bucket, rules FROM bucket_lifecycle ORDER BY bucket")
+        ]
+
+    def scan_noncurrent(self, bucket: str, after: tuple[str, int] | None, limit: int) -> list[ObjectMeta]:
+        """Whole rows of object_versions in (key, newest first) order after (key, vseq), for lifecycle."""
+        if after is None:
+            rows = self._read.execute(
+                f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? "
+                "ORDER BY key, vseq DESC LIMIT ?",
+                (bucket, limit),
+            ).fetchall()
+        else:
+            rows = self._read.execute(
+                f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND vseq < ? "
+                "ORDER BY vseq DESC LIMIT ?",
+                (bucket, after[0], after[1], limit),
+            ).fetchall()
+            if len(rows) < limit:
+                rows += self._read.execute(
+                    f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key > ? "
+                    "ORDER BY key, vseq DESC LIMIT ?",
+                    (bucket, after[0], limit - len(rows)),
+                ).fetchall()
+        return [_version_from_row(r) for r in rows]
+
+    def scan_objects_full(self, bucket: str, after: str, limit: int) -> list[ObjectMeta]:
+        """Whole current rows in key order after `after`, for lifecycle."""
+        rows = self._read.execute(
+            f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?",
+            (bucket, after, limit),
+        ).fetchall()
+        return [_object_from_row(r) for r in rows]
 
     def bucket_has_objects(self, bucket: str) -> bool:
         return (
@@ -283,13 +471,17 @@ class SqliteMeta:
         )
 
     def bucket_stat(self, bucket: str) -> BucketStat:
-        size, count, last = self._read.execute(
-            "SELECT COALESCE(SUM(size), 0), COUNT(*), COALESCE(MAX(mtime_ms), 0) "
-            "FROM objects WHERE bucket = ?",
+        rows = self._read.execute(
+            "SELECT storage_class, COALESCE(SUM(size), 0), COUNT(*), COALESCE(MAX(mtime_ms), 0) "
+            "FROM objects WHERE bucket = ? GROUP BY storage_class",
             (bucket,),
-        ).fetchone()
+        ).fetchall()
         uploads = self._read.execute("SELECT COUNT(*) FROM uploads WHERE bucket = ?", (bucket,)).fetchone()[0]
-        return BucketStat(size, count, uploads, last)
+        by_class = {r[0]: (r[1], r[2]) for r in rows}
+        size = sum(r[1] for r in rows)
+        count = sum(r[2] for r in rows)
+        last = max((r[3] for r in rows), default=0)
+        return BucketStat(size, count, uploads, last, by_class)
 
     def get_upload(self, upload_id: str) -> Upload | None:
         row = self._read.execute(
@@ -394,6 +586,9 @@ class SqliteMeta:
 class SqliteTxn:
     """Write operations available inside a transaction. Each returns the blob ids it made unreferenced."""
 
+    # Slots: a misspelt flag (say, a change flag of an older name) fails loudly instead of being ignored.
+    __slots__ = ("c", "changed_config", "configs", "freed_inline", "identities")
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.c = conn
         self.freed_inline = False
@@ -431,18 +626,19 @@ class SqliteTxn:
 
     # -- buckets --
     def get_bucket(self, name: str) -> Bucket | None:
-        row = self.c.execute(
-            "SELECT name, owner_id, created_ms, region, acl, storage_class FROM buckets WHERE name = ?",
-            (name,),
-        ).fetchone()
+        row = self.c.execute(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", (name,)).fetchone()
         return None if row is None else Bucket(*row)
 
     def insert_bucket(self, b: Bucket) -> None:
         self.changed_config = True
         self.c.execute(
-            "INSERT INTO buckets VALUES (?, ?, ?, ?, ?, ?)",
-            (b.name, b.owner_id, b.created_ms, b.region, b.acl, b.storage_class),
+            f"INSERT INTO buckets ({_BUCKET_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (b.name, b.owner_id, b.created_ms, b.region, b.acl, b.storage_class, b.versioning),
         )
+
+    def set_bucket_versioning(self, name: str, status: str) -> None:
+        self.changed_config = True
+        self.c.execute("UPDATE buckets SET versioning = ? WHERE name = ?", (status, name))
 
     def set_bucket_acl(self, name: str, acl: str) -> None:
         self.changed_config = True
@@ -452,6 +648,8 @@ class SqliteTxn:
         return (
             self.c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
             and self.c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
+            and self.c.execute("SELECT 1 FROM object_versions WHERE bucket = ? LIMIT 1", (name,)).fetchone()
+            is None
         )
 
     def delete_bucket(self, name: str) -> None:
@@ -459,6 +657,15 @@ class SqliteTxn:
         self.c.execute("DELETE FROM buckets WHERE name = ?", (name,))
         self.c.execute("DELETE FROM bucket_policies WHERE bucket = ?", (name,))
         self.configs.delete_bucket(name)
+        self.c.execute("DELETE FROM bucket_lifecycle WHERE bucket = ?", (name,))
+
+    def put_lifecycle(self, bucket: str, rules_json: str, now_ms: int) -> None:
+        self.c.execute(
+            "INSERT OR REPLACE INTO bucket_lifecycle VALUES (?, ?, ?)", (bucket, rules_json, now_ms)
+        )
+
+    def delete_lifecycle(self, bucket: str) -> None:
+        self.c.execute("DELETE FROM bucket_lifecycle WHERE bucket = ?", (bucket,))
 
     # -- blobs --
     def add_blob(self, blob_id: str, size: int, data: bytes | None = None) -> None:
@@ -509,24 +716,8 @@ class SqliteTxn:
             "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (o.bucket, o.key)
         ).fetchone()
         self.c.execute(
-            f"INSERT OR REPLACE INTO objects ({_OBJECT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                o.bucket,
-                o.key,
-                o.size,
-                o.etag,
-                _to_i64(o.crc64),
-                o.mtime_ms,
-                o.object_type,
-                o.storage_class,
-                o.acl,
-                o.content_type,
-                _dump(o.headers),
-                _dump(o.user_meta),
-                _dump_extents(o.extents),
-                o.checksum,
-                o.tagging,
-            ),
+            f"INSERT OR REPLACE INTO objects ({_OBJECT_COLS}) VALUES ({_OBJECT_PLACEHOLDERS})",
+            _object_values(o),
         )
         self._ref(o.extents, +1)
         return self._ref(_load_extents(old[0]), -1) if old else []
@@ -538,6 +729,93 @@ class SqliteTxn:
             ).rowcount
             > 0
         )
+
+    # -- versions --
+    def next_vseq(self) -> int:
+        return int(
+            self.c.execute(
+                "UPDATE counters SET value = value + 1 WHERE name = 'version_seq' RETURNING value"
+            ).fetchone()[0]
+        )
+
+    def find_version(self, bucket: str, key: str, version_id: str) -> tuple[ObjectMeta, bool] | None:
+        return _find_version(self.c, bucket, key, version_id)
+
+    def newest_noncurrent(self, bucket: str, key: str) -> ObjectMeta | None:
+        return _newest_version(self.c, bucket, key)
+
+    def demote_current(self, bucket: str, key: str, noncurrent_ms: int, vseq_if_unset: int) -> bool:
+        """Move the current version of `key` into object_versions (its blob references move with it).
+        A version written before versioning (vseq 0) takes `vseq_if_unset`. False if there is none."""
+        row = self.c.execute(
+            f"DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING {_OBJECT_COLS}", (bucket, key)
+        ).fetchone()
+        if row is None:
+            return False
+        o = _object_from_row(row)
+        if o.vseq == 0:
+            o.vseq = vseq_if_unset
+        self._insert_version(o, False, noncurrent_ms)
+        return True
+
+    def _insert_version(self, o: ObjectMeta, delete_marker: bool, noncurrent_ms: int) -> None:
+        self.c.execute(
+            f"INSERT INTO object_versions ({_VERSION_COLS}) VALUES ({_OBJECT_PLACEHOLDERS}, ?, ?)",
+            (*_object_values(o), int(delete_marker), noncurrent_ms),
+        )
+
+    def insert_delete_marker(self, marker: ObjectMeta) -> None:
+        """A delete marker as the newest version of its key (there must be no current version)."""
+        self._insert_version(marker, True, 0)
+
+    def version_count(self, bucket: str, key: str) -> int:
+        """Rows of object_versions for `key`."""
+        return int(
+            self.c.execute(
+                "SELECT COUNT(*) FROM object_versions WHERE bucket = ? AND key = ?", (bucket, key)
+            ).fetchone()[0]
+        )
+
+    def mark_noncurrent(self, bucket: str, key: str, vseq: int, noncurrent_ms: int) -> None:
+        """A delete marker that was its key's latest version is not any more."""
+        self.c.execute(
+            "UPDATE object_versions SET noncurrent_ms = ? WHERE bucket = ? AND key = ? AND vseq = ?",
+            (noncurrent_ms, bucket, key, vseq),
+        )
+
+    def delete_noncurrent(self, bucket: str, key: str, vseq: int) -> list[str]:
+        """Remove a row of object_versions for good; returns the file blobs left unreferenced."""
+        row = self.c.execute(
+            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? RETURNING extents",
+            (bucket, key, vseq),
+        ).fetchone()
+        return self._ref(_load_extents(row[0]), -1) if row else []
+
+    def promote(self, bucket: str, key: str, vseq: int) -> ObjectMeta:
+        """Make a noncurrent version (not a delete marker) current again; there must be no current one."""
+        row = self.c.execute(
+            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? "
+            f"RETURNING {_VERSION_COLS}",
+            (bucket, key, vseq),
+        ).fetchone()
+        o = _version_from_row(row)
+        o.delete_marker, o.noncurrent_ms = False, 0
+        self.c.execute(
+            f"INSERT INTO objects ({_OBJECT_COLS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_values(o)
+        )
+        return o
+
+    def update_version(self, o: ObjectMeta, current: bool, **columns: Any) -> bool:
+        """Change some of a version's own columns (see _UPDATABLE) where it is: current or noncurrent."""
+        assert columns and _UPDATABLE.issuperset(columns)
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        if current:
+            sql = f"UPDATE objects SET {sets} WHERE bucket = ? AND key = ? AND version_id = ?"
+            where: tuple[Any, ...] = (o.bucket, o.key, o.version_id)
+        else:
+            sql = f"UPDATE object_versions SET {sets} WHERE bucket = ? AND key = ? AND vseq = ?"
+            where = (o.bucket, o.key, o.vseq)
+        return self.c.execute(sql, (*columns.values(), *where)).rowcount > 0
 
     def set_object_acl(self, bucket: str, key: str, acl: str) -> bool:
         return (

@@ -33,6 +33,16 @@ class Bucket:
     region: str
     acl: str
     storage_class: str
+    versioning: str = ""  # "" (never configured) | "Enabled" | "Suspended"
+
+
+@dataclass(frozen=True)
+class Restore:
+    """A restore of an archived object: readable from ready_ms until expiry_ms (storage clock times)."""
+
+    ready_ms: int
+    expiry_ms: int
+    tier: str = ""
 
 
 @dataclass(slots=True)
@@ -50,6 +60,14 @@ class ObjectMeta:
     headers: dict[str, str] = field(default_factory=dict)
     user_meta: dict[str, str] = field(default_factory=dict)
     extents: tuple[Extent, ...] = ()
+    # "" is the "null" version (unversioned buckets, or written while versioning was suspended).
+    version_id: str = ""
+    # Order among the versions of the key; 0 until the object was written in a versioned bucket.
+    vseq: int = 0
+    restore: Restore | None = None
+    # Only for rows of object_versions: a delete marker, and when the version stopped being current.
+    delete_marker: bool = False
+    noncurrent_ms: int = 0
     # S3's additional checksum, "<ALGORITHM>:<base64>" ('' when none was sent); see protocol/s3/checksums.py
     checksum: str = ""
     # Tags, URL-encoded "k1=v1&k2=v2" ('' for none)
@@ -64,6 +82,26 @@ class ListedObject:
     mtime_ms: int
     object_type: str
     storage_class: str
+    restore_ready_ms: int | None = None
+    restore_expiry_ms: int | None = None
+
+
+@dataclass(slots=True)
+class ListedVersion:
+    """One entry of ListObjectVersions: a version or a delete marker."""
+
+    key: str
+    version_id: str
+    vseq: int
+    is_latest: bool
+    delete_marker: bool
+    size: int
+    etag: str
+    mtime_ms: int
+    object_type: str
+    storage_class: str
+    restore_ready_ms: int | None
+    restore_expiry_ms: int | None
 
 
 @dataclass(frozen=True)
@@ -98,6 +136,8 @@ class BucketStat:
     object_count: int
     multipart_upload_count: int
     last_modified_ms: int
+    # storage class -> (bytes, objects), current versions only
+    by_class: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

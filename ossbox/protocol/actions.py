@@ -28,8 +28,25 @@ _CHECKED_AS = {
 }
 
 
+# With `versionId` in the request, an operation on one version of an object is checked as its own action.
+_ON_A_VERSION = {
+    "oss:GetObject": "oss:GetObjectVersion",
+    "oss:DeleteObject": "oss:DeleteObjectVersion",
+    "oss:GetObjectAcl": "oss:GetObjectVersionAcl",
+    "oss:PutObjectAcl": "oss:PutObjectVersionAcl",
+    "oss:GetObjectTagging": "oss:GetObjectVersionTagging",
+    "oss:PutObjectTagging": "oss:PutObjectVersionTagging",
+    "oss:DeleteObjectTagging": "oss:DeleteObjectVersionTagging",
+}
+
+
 def action_of(operation: str) -> str:
     return _CHECKED_AS.get(operation, "oss:" + operation)
+
+
+def on_a_version(action: str) -> str:
+    """The action an operation is checked as when the request names a version (`versionId=`)."""
+    return _ON_A_VERSION.get(action, action)
 
 
 KNOWN = frozenset(

@@ -89,6 +89,14 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     # CORS preflight: answered from the CORS rules, never authenticated.
     ("OPTIONS", "bucket", ""): Route("Options", Access.OBJECT_READ),
     ("OPTIONS", "object", ""): Route("Options", Access.OBJECT_READ),
+    # Versioning, storage classes and lifecycle (docs/versioning.md).
+    ("PUT", "bucket", "versioning"): Route("PutBucketVersioning", Access.BUCKET_OWNER),
+    ("GET", "bucket", "versioning"): Route("GetBucketVersioning", Access.BUCKET_OWNER),
+    ("GET", "bucket", "versions"): Route("ListObjectVersions", Access.BUCKET_READ),
+    ("PUT", "bucket", "lifecycle"): Route("PutBucketLifecycle", Access.BUCKET_OWNER),
+    ("GET", "bucket", "lifecycle"): Route("GetBucketLifecycle", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "lifecycle"): Route("DeleteBucketLifecycle", Access.BUCKET_OWNER),
+    ("POST", "object", "restore"): Route("RestoreObject", Access.OBJECT_WRITE),
 }
 
 # Operations chosen by a further parameter: (method, level, sub-resource) -> {value of comp: operation}.
@@ -123,20 +131,20 @@ _ROUTING_SUBRESOURCES = (
     "website",
     "logging",
     "cname",
+    "versioning",
+    "versions",
+    "lifecycle",
+    "restore",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
 _UNSUPPORTED = frozenset(
     [
-        "lifecycle",
-        "restore",
         "qos",
         "comp",
         "vod",
         "symlink",
         "encryption",
-        "versions",
-        "versioning",
         "requestPayment",
         "qosInfo",
         "asyncFetch",

@@ -16,13 +16,20 @@ from dataclasses import dataclass, field, replace
 
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.core.blob_ids import is_inline_blob
-from ossbox.core.errors import OSSError, no_such_bucket, no_such_key, no_such_upload
+from ossbox.core.clock import Clock, SystemClock
+from ossbox.core.errors import OSSError, invalid_argument, no_such_bucket, no_such_key, no_such_upload
+from ossbox.core.versions import wire_version_id
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
 from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
+from ossbox.service import archive, versioning
 from ossbox.service.committer import Committer, Outcome
 from ossbox.service.ingest import BodyDigest, Ingested, ReadChunk, ingest
+from ossbox.service.key_order import prefix_successor as _prefix_successor
+from ossbox.service.lifecycle import Rule, rules_from_json, rules_to_json, validate_rules
+from ossbox.service.version_listing import VersionListing, list_versions
+from ossbox.service.versioning import Deleted, DeleteMarkerError, check_version_id, no_such_version
 
 MAX_OBJECT_SIZE = 5 << 30  # single PUT / part limit
 MAX_APPEND_SIZE = 5 << 30
@@ -31,10 +38,7 @@ MAX_PARTS = 10000
 MAX_BUCKETS = 100
 # Rows fetched right after a listing skips a common prefix (the batch then grows while keys keep coming).
 _AFTER_SEEK_BATCH = 4
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+DEFAULT_RESTORE_DELAY_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -58,13 +62,35 @@ class Listing:
     next_marker: str
 
 
+@dataclass(frozen=True)
+class Restored:
+    """The outcome of RestoreObject: a restore started (OSS: 202) or a restored copy kept longer (200)."""
+
+    started: bool
+    tier: str
+    version_id: str
+
+
 class Storage:
-    def __init__(self, meta: SqliteMeta, blobs: LocalBlobStore, committer: Committer, region: str) -> None:
+    def __init__(
+        self,
+        meta: SqliteMeta,
+        blobs: LocalBlobStore,
+        committer: Committer,
+        region: str,
+        clock: Clock | None = None,
+        restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS,
+    ) -> None:
         self.meta = meta
         self.blobs = blobs
         self.committer = committer
         self.region = region
+        self.clock: Clock = clock or SystemClock()
+        self.restore_delay_ms = restore_delay_ms
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ossbox-io")
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -96,7 +122,7 @@ class Storage:
                 raise OSSError(
                     400, "TooManyBuckets", "You have attempted to create more buckets than allowed."
                 )
-            txn.insert_bucket(Bucket(name, owner_id, now_ms(), self.region, acl, storage_class))
+            txn.insert_bucket(Bucket(name, owner_id, self.now_ms(), self.region, acl, storage_class))
             return Outcome(None, [])
 
         await self.committer.commit(op)
@@ -113,6 +139,45 @@ class Storage:
                     {"BucketName": name},
                 )
             txn.delete_bucket(name)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    async def set_bucket_versioning(self, name: str, status: str) -> None:
+        """Enabled or Suspended; once configured, a bucket never goes back to unversioned."""
+        if status not in versioning.STATUSES:
+            raise invalid_argument("The versioning status must be Enabled or Suspended.", "Status", status)
+
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            txn.set_bucket_versioning(name, status)
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    # ------------------------------------------------------------ lifecycle configuration
+    async def put_lifecycle(self, name: str, rules: Sequence[Rule]) -> None:
+        checked = validate_rules(rules)
+        text = rules_to_json(checked)
+
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            txn.put_lifecycle(name, text, self.now_ms())
+            return Outcome(None, [])
+
+        await self.committer.commit(op)
+
+    def lifecycle(self, name: str) -> list[Rule] | None:
+        text = self.meta.get_lifecycle(name)
+        return None if text is None else rules_from_json(text)
+
+    async def delete_lifecycle(self, name: str) -> None:
+        def op(txn: SqliteTxn) -> Outcome[None]:
+            if txn.get_bucket(name) is None:
+                raise no_such_bucket(name)
+            txn.delete_lifecycle(name)
             return Outcome(None, [])
 
         await self.committer.commit(op)
@@ -149,18 +214,54 @@ class Storage:
         await self.committer.commit(op)
 
     # ------------------------------------------------------------ objects: read
-    def head(self, bucket: str, key: str) -> ObjectMeta:
+    def head(self, bucket: str, key: str, versioned: bool = False) -> ObjectMeta:
+        """The current version; `versioned` (the bucket's versioning was configured) makes a miss tell
+        whether a delete marker hides the key."""
         o = self.meta.get_object(bucket, key)
         if o is None:
-            raise no_such_key(key)
+            raise self._missing(bucket, key, versioned)
         return o
 
-    def head_with_body(self, bucket: str, key: str) -> tuple[ObjectMeta, bytes | None]:
+    def head_with_body(
+        self, bucket: str, key: str, versioned: bool = False
+    ) -> tuple[ObjectMeta, bytes | None]:
         """The object, and its whole body when the metadata store holds it inline (small objects)."""
         o, body = self.meta.get_object_with_body(bucket, key)
         if o is None:
-            raise no_such_key(key)
+            raise self._missing(bucket, key, versioned)
         return o, body
+
+    def _missing(self, bucket: str, key: str, versioned: bool) -> OSSError:
+        if versioned:
+            newest = self.meta.newest_noncurrent(bucket, key)
+            if newest is not None and newest.delete_marker:
+                return DeleteMarkerError(no_such_key(key), wire_version_id(newest.version_id))
+        return no_such_key(key)
+
+    def version(self, bucket: str, key: str, version_id: str) -> ObjectMeta:
+        """A specific version (checked id, "null" included). A delete marker answers 405 as OSS does."""
+        found = self.meta.find_version(bucket, key, check_version_id(version_id))
+        if found is None:
+            raise no_such_version(version_id)
+        o = found[0]
+        if o.delete_marker:
+            raise DeleteMarkerError(
+                OSSError(
+                    405, "MethodNotAllowed", "The specified method is not allowed against this resource."
+                ),
+                version_id,
+            )
+        return o
+
+    def object_or_version(self, bucket: str, key: str, version_id: str | None, versioned: bool) -> ObjectMeta:
+        return (
+            self.head(bucket, key, versioned) if version_id is None else self.version(bucket, key, version_id)
+        )
+
+    def check_readable(self, o: ObjectMeta) -> None:
+        """GET and copies of a frozen (archived, not restored) object fail with InvalidObjectState."""
+        if o.storage_class in archive.FROZEN_CLASSES:
+            archive.check_readable(o.storage_class, o.restore, self.now_ms())
 
     async def read(self, extents: Sequence[Extent], start: int, length: int) -> AsyncIterator[bytes]:
         """The bytes [start, start+length) of an object made of `extents`, in chunks."""
@@ -243,7 +344,7 @@ class Storage:
             size=data.size,
             etag=data.etag,
             crc64=data.crc64,
-            mtime_ms=now_ms(),
+            mtime_ms=self.now_ms(),
             object_type="Normal",
             storage_class=attrs.storage_class or bucket.storage_class,
             acl=attrs.acl,
@@ -258,11 +359,12 @@ class Storage:
 
     def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqliteTxn], Outcome[ObjectMeta]]:
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
-            if txn.get_bucket(obj.bucket) is None:
+            bucket = txn.get_bucket(obj.bucket)
+            if bucket is None:
                 raise no_such_bucket(obj.bucket)
-            if forbid_overwrite and txn.get_object(obj.bucket, obj.key) is not None:
+            if forbid_overwrite and _would_overwrite(txn, bucket, obj.key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
-            return Outcome(obj, txn.put_object(obj))
+            return Outcome(obj, versioning.install(txn, bucket, obj, obj.mtime_ms))
 
         return op
 
@@ -281,11 +383,13 @@ class Storage:
         data = await self._ingest(read_chunk, content_length, content_md5, MAX_APPEND_SIZE)
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
-            if txn.get_bucket(bucket.name) is None:
+            row = txn.get_bucket(bucket.name)
+            if row is None:
                 raise no_such_bucket(bucket.name)
             cur = txn.get_object(bucket.name, key)
             _check_append(cur, position)
             new_extent = ((data.blob_id, 0, data.size),) if data.size else ()
+            now = self.now_ms()
             if cur is None:
                 obj = ObjectMeta(
                     bucket=bucket.name,
@@ -293,7 +397,7 @@ class Storage:
                     size=data.size,
                     etag=data.etag,
                     crc64=data.crc64,
-                    mtime_ms=now_ms(),
+                    mtime_ms=now,
                     object_type="Appendable",
                     storage_class=attrs.storage_class or bucket.storage_class,
                     acl=attrs.acl,
@@ -302,18 +406,20 @@ class Storage:
                     user_meta=attrs.user_meta,
                     extents=new_extent,
                 )
-            else:
-                # MD5 cannot be extended, so an appendable object's ETag chains the ETags of its appends.
-                etag = hashlib.md5(bytes.fromhex(cur.etag.split("-")[0]) + data.md5).hexdigest().upper()
-                obj = replace(
-                    cur,
-                    size=cur.size + data.size,
-                    etag=etag,
-                    crc64=crc64_combine(cur.crc64, data.crc64, data.size),
-                    mtime_ms=now_ms(),
-                    extents=cur.extents + new_extent,
-                    checksum="",  # an S3 checksum covers the bytes it was sent with, not the appends
-                )
+                # The first append creates a version; later ones extend it in place (OSS keeps no
+                # version per append).
+                return Outcome(obj, versioning.install(txn, row, obj, now))
+            # MD5 cannot be extended, so an appendable object's ETag chains the ETags of its appends.
+            etag = hashlib.md5(bytes.fromhex(cur.etag.split("-")[0]) + data.md5).hexdigest().upper()
+            obj = replace(
+                cur,
+                size=cur.size + data.size,
+                etag=etag,
+                crc64=crc64_combine(cur.crc64, data.crc64, data.size),
+                mtime_ms=now,
+                extents=cur.extents + new_extent,
+                checksum="",  # an S3 checksum covers the bytes it was sent with, not the appends
+            )
             return Outcome(obj, txn.put_object(obj))
 
         return await self.committer.commit(op, [data.new_blob])
@@ -327,25 +433,30 @@ class Storage:
         attrs: WriteAttrs | None,
         check: Callable[[ObjectMeta], None],
         forbid_overwrite: bool = False,
-    ) -> ObjectMeta:
-        """Copy by reference: the new object shares the source's blobs. `attrs` None keeps the source's."""
+        src_version_id: str | None = None,
+    ) -> tuple[ObjectMeta, ObjectMeta]:
+        """Copy by reference: the new object shares the source's blobs. `attrs` None keeps the source's.
+        Returns the new object and the source version it was copied from."""
+        if src_version_id is not None:
+            check_version_id(src_version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+        def op(txn: SqliteTxn) -> Outcome[tuple[ObjectMeta, ObjectMeta]]:
             if txn.get_bucket(src_bucket) is None:
                 raise no_such_bucket(src_bucket)
-            if txn.get_bucket(dst.name) is None:
+            target = txn.get_bucket(dst.name)
+            if target is None:
                 raise no_such_bucket(dst.name)
-            src = txn.get_object(src_bucket, src_key)
-            if src is None:
-                raise no_such_key(src_key)
+            src = self._copy_source(txn, src_bucket, src_key, src_version_id)
             check(src)
-            if forbid_overwrite and txn.get_object(dst.name, dst_key) is not None:
+            self.check_readable(src)
+            if forbid_overwrite and _would_overwrite(txn, target, dst_key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
-            obj = replace(
+            now = self.now_ms()
+            obj = _fresh_version(
                 src,
                 bucket=dst.name,
                 key=dst_key,
-                mtime_ms=now_ms(),
+                mtime_ms=now,
                 object_type="Normal" if src.object_type == "Appendable" else src.object_type,
                 acl="default",
             )
@@ -359,19 +470,39 @@ class Storage:
                     storage_class=attrs.storage_class or obj.storage_class,
                     tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
                 )
-            elif attrs is None and src.storage_class and obj.storage_class != src.storage_class:
-                obj = replace(obj, storage_class=src.storage_class)
-            return Outcome(obj, txn.put_object(obj))
+            return Outcome((obj, src), versioning.install(txn, target, obj, now))
 
         return await self.committer.commit(op)
 
+    def _copy_source(self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None) -> ObjectMeta:
+        if version_id is None:
+            src = txn.get_object(bucket, key)
+            if src is None:
+                raise no_such_key(key)
+            return src
+        found = txn.find_version(bucket, key, version_id)
+        if found is None:
+            raise no_such_version(version_id)
+        if found[0].delete_marker:
+            raise invalid_argument(
+                "The source of a copy request may not specifically refer to a delete marker by version id.",
+                "x-oss-copy-source",
+                version_id,
+            )
+        return found[0]
+
     async def update_meta(self, bucket: str, key: str, attrs: WriteAttrs, keep_acl: bool) -> ObjectMeta:
-        """Copy onto itself with REPLACE: only metadata changes."""
+        """Copy onto itself with REPLACE: only metadata changes (in a versioned bucket, as a new version)."""
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            row = txn.get_bucket(bucket)
+            if row is None:
+                raise no_such_bucket(bucket)
             cur = txn.get_object(bucket, key)
             if cur is None:
                 raise no_such_key(key)
+            self.check_readable(cur)
+            now = self.now_ms()
             obj = replace(
                 cur,
                 content_type=attrs.content_type,
@@ -379,44 +510,131 @@ class Storage:
                 user_meta=attrs.user_meta,
                 acl=cur.acl if keep_acl else attrs.acl,
                 storage_class=attrs.storage_class or cur.storage_class,
-                mtime_ms=now_ms(),
+                mtime_ms=now,
+                restore=None,  # a copy: an archived object starts frozen again
                 tagging=cur.tagging if attrs.tagging is None else attrs.tagging,
             )
-            return Outcome(obj, txn.put_object(obj))
+            if not row.versioning:
+                return Outcome(obj, txn.put_object(obj))
+            obj = _fresh_version(obj)
+            return Outcome(obj, versioning.install(txn, row, obj, now))
 
         return await self.committer.commit(op)
 
-    async def set_object_tagging(self, bucket: str, key: str, tagging: str) -> None:
-        """Replace an object's tags (URL-encoded, already validated); '' removes them."""
+    async def set_object_tagging(
+        self, bucket: str, key: str, tagging: str, version_id: str | None = None
+    ) -> str:
+        """Replace the tags (URL-encoded, already validated; '' removes them) of the current version or
+        the one named; returns its (stored) version id."""
+        if version_id is not None:
+            check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[None]:
-            if not txn.set_object_tagging(bucket, key, tagging):
+        def op(txn: SqliteTxn) -> Outcome[str]:
+            o, current = self._existing_version(txn, bucket, key, version_id)
+            txn.update_version(o, current, tagging=tagging)
+            return Outcome(o.version_id, [])
+
+        return await self.committer.commit(op)
+
+    async def set_object_acl(self, bucket: str, key: str, acl: str, version_id: str | None = None) -> str:
+        """Returns the (stored) version id whose ACL changed."""
+        if version_id is not None:
+            check_version_id(version_id)
+
+        def op(txn: SqliteTxn) -> Outcome[str]:
+            o, current = self._existing_version(txn, bucket, key, version_id)
+            txn.update_version(o, current, acl=acl)
+            return Outcome(o.version_id, [])
+
+        return await self.committer.commit(op)
+
+    def _existing_version(
+        self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None
+    ) -> tuple[ObjectMeta, bool]:
+        """The current version, or the one named; never a delete marker."""
+        if version_id is None:
+            cur = txn.get_object(bucket, key)
+            if cur is None:
                 raise no_such_key(key)
-            return Outcome(None, [])
+            return cur, True
+        found = txn.find_version(bucket, key, version_id)
+        if found is None:
+            raise no_such_version(version_id)
+        if found[0].delete_marker:
+            raise OSSError(
+                405, "MethodNotAllowed", "The specified method is not allowed against this resource."
+            )
+        return found
 
-        await self.committer.commit(op)
+    async def delete_object(self, bucket: str, key: str, version_id: str | None = None) -> Deleted:
+        if version_id is not None:
+            check_version_id(version_id)
 
-    async def set_object_acl(self, bucket: str, key: str, acl: str) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
-            if not txn.set_object_acl(bucket, key, acl):
-                raise no_such_key(key)
-            return Outcome(None, [])
+        def op(txn: SqliteTxn) -> Outcome[Deleted]:
+            done, dead = self._delete_one(txn, bucket, key, version_id)
+            return Outcome(done, dead)
 
-        await self.committer.commit(op)
+        return await self.committer.commit(op)
 
-    async def delete_object(self, bucket: str, key: str) -> None:
-        await self.committer.commit(lambda txn: Outcome(None, txn.delete_object(bucket, key)))
+    def _delete_one(
+        self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None
+    ) -> tuple[Deleted, list[str]]:
+        if version_id is not None:
+            return versioning.delete_version(txn, bucket, key, version_id)
+        row = txn.get_bucket(bucket)
+        if row is None:
+            raise no_such_bucket(bucket)
+        return versioning.delete_current(txn, row, key, self.now_ms())
 
-    async def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+    async def delete_objects(self, bucket: str, targets: Sequence[tuple[str, str | None]]) -> list[Deleted]:
+        """(key, version id or None) pairs, all in one transaction."""
+        for _, version_id in targets:
+            if version_id is not None:
+                check_version_id(version_id)
+
+        def op(txn: SqliteTxn) -> Outcome[list[Deleted]]:
             dead: list[str] = []
-            for key in keys:
-                dead += txn.delete_object(bucket, key)
-            return Outcome(None, dead)
+            results = []
+            for key, version_id in targets:
+                done, freed = self._delete_one(txn, bucket, key, version_id)
+                results.append(done)
+                dead += freed
+            return Outcome(results, dead)
 
-        await self.committer.commit(op)
+        return await self.committer.commit(op)
+
+    # ------------------------------------------------------------ restore
+    async def restore_object(
+        self, bucket: str, key: str, version_id: str | None, days: int, tier: str | None
+    ) -> Restored:
+        if version_id is not None:
+            check_version_id(version_id)
+
+        def op(txn: SqliteTxn) -> Outcome[Restored]:
+            o, current = self._existing_version(txn, bucket, key, version_id)
+            chosen = archive.check_restore_request(o.storage_class, days, tier)
+            restore, started = archive.next_restore(
+                o.restore, days, chosen, self.now_ms(), self.restore_delay_ms
+            )
+            txn.update_version(
+                o,
+                current,
+                restore_ready_ms=restore.ready_ms,
+                restore_expiry_ms=restore.expiry_ms,
+                restore_tier=restore.tier,
+            )
+            return Outcome(Restored(started, restore.tier, o.version_id), [])
+
+        return await self.committer.commit(op)
 
     # ------------------------------------------------------------ listing
+    def list_versions(
+        self, bucket: str, prefix: str, delimiter: str, key_marker: str, version_id_marker: str, max_keys: int
+    ) -> VersionListing:
+        if version_id_marker:
+            check_version_id(version_id_marker)
+        return list_versions(self.meta, bucket, prefix, delimiter, key_marker, version_id_marker, max_keys)
+
     def list_objects(self, bucket: str, prefix: str, delimiter: str, after: str, max_keys: int) -> Listing:
         """Keys and common prefixes after `after`, up to `max_keys` entries in all.
 
@@ -521,7 +739,7 @@ class Storage:
             upload_id=f"{time.time_ns():016X}{secrets.token_hex(8).upper()}",
             bucket=bucket.name,
             key=key,
-            initiated_ms=now_ms(),
+            initiated_ms=self.now_ms(),
             storage_class=attrs.storage_class or bucket.storage_class,
             acl=attrs.acl,
             content_type=attrs.content_type,
@@ -563,7 +781,7 @@ class Storage:
             data.size,
             data.etag,
             data.crc64,
-            now_ms(),
+            self.now_ms(),
             ((data.blob_id, 0, data.size),) if data.size else (),
             data.checksum,
         )
@@ -589,17 +807,22 @@ class Storage:
         src_key: str,
         byte_range: tuple[int, int | None] | None,
         check: Callable[[ObjectMeta], None],
+        src_version_id: str | None = None,
     ) -> Part:
         """A part that references a range of another object's extents; CRC and ETag come from its bytes
         (and the S3 checksum, when the upload asked for one)."""
         upload = self.upload(bucket, key, upload_id)
         algorithm = upload.checksum_algorithm.partition(":")[0]
-        src = self.meta.get_object(src_bucket, src_key)
-        if src is None:
-            if self.meta.get_bucket(src_bucket) is None:
-                raise no_such_bucket(src_bucket)
-            raise no_such_key(src_key)
+        if self.meta.get_bucket(src_bucket) is None:
+            raise no_such_bucket(src_bucket)
+        if src_version_id is None:
+            src = self.meta.get_object(src_bucket, src_key)
+            if src is None:
+                raise no_such_key(src_key)
+        else:
+            src = self.version(src_bucket, src_key, src_version_id)
         check(src)
+        self.check_readable(src)
         start, end_or_none = byte_range if byte_range else (0, None)
         end = src.size - 1 if end_or_none is None else end_or_none
         if byte_range and (start >= src.size or end >= src.size or start > end):
@@ -609,7 +832,7 @@ class Storage:
         md5, crc, checksum = await asyncio.get_running_loop().run_in_executor(
             self.executor, self._hash_extents, extents, algorithm
         )
-        part = Part(part_number, length, md5.hex().upper(), crc, now_ms(), extents, checksum)
+        part = Part(part_number, length, md5.hex().upper(), crc, self.now_ms(), extents, checksum)
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part))
 
     def _hash_extents(self, extents: Sequence[Extent], algorithm: str = "") -> tuple[bytes, int, str]:
@@ -641,8 +864,9 @@ class Storage:
         """
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+            row = txn.get_bucket(bucket.name)
             upload = txn.get_upload(upload_id)
-            if upload is None or upload.bucket != bucket.name or upload.key != key:
+            if row is None or upload is None or upload.bucket != bucket.name or upload.key != key:
                 raise no_such_upload(upload_id)
             have = {p.part_number: p for p in txn.parts(upload_id)}
             if wanted is None:
@@ -680,7 +904,7 @@ class Storage:
                         "Your proposed upload is smaller than the minimum allowed size.",
                         {"PartNumber": str(part.part_number), "MinSizeAllowed": str(MIN_PART_SIZE)},
                     )
-            if forbid_overwrite and txn.get_object(bucket.name, key) is not None:
+            if forbid_overwrite and _would_overwrite(txn, row, key):
                 raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
             md5s = b"".join(bytes.fromhex(p.etag) for p in chosen)
             crc = 0
@@ -698,7 +922,7 @@ class Storage:
                 size=size,
                 etag=f"{hashlib.md5(md5s).hexdigest().upper()}-{len(chosen)}",
                 crc64=crc,
-                mtime_ms=now_ms(),
+                mtime_ms=self.now_ms(),
                 object_type="Multipart",
                 storage_class=upload.storage_class,
                 acl=a.acl if a else upload.acl,
@@ -709,7 +933,7 @@ class Storage:
                 checksum=checksum,
                 tagging=upload.tagging,
             )
-            dead = txn.put_object(obj)
+            dead = versioning.install(txn, row, obj, obj.mtime_ms)
             dead += txn.delete_upload(upload_id)
             return Outcome(obj, dead)
 
@@ -743,6 +967,16 @@ def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
             return ""  # a part written without it (through OSS, or a copy before the upload asked)
         values.append((value, p.size))
     return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
+
+
+def _would_overwrite(txn: SqliteTxn, bucket: Bucket, key: str) -> bool:
+    """x-oss-forbid-overwrite: OSS ignores it in buckets with versioning (nothing is lost there)."""
+    return not bucket.versioning and txn.get_object(bucket.name, key) is not None
+
+
+def _fresh_version(o: ObjectMeta, **changes: object) -> ObjectMeta:
+    """A new version made from an existing one (copies): no id, history or restore of its own yet."""
+    return replace(o, version_id="", vseq=0, restore=None, delete_marker=False, noncurrent_ms=0, **changes)  # type: ignore[arg-type]
 
 
 def _check_append(cur: ObjectMeta | None, position: int) -> None:
@@ -785,14 +1019,3 @@ def _slice_extents(extents: Sequence[Extent], start: int, length: int) -> list[E
         remaining -= take
         pos += ext_len
     return out
-
-
-def _prefix_successor(prefix: str) -> str:
-    """The smallest string greater than every string that starts with `prefix`."""
-    last = prefix[-1]
-    if ord(last) >= 0x10FFFF:
-        return _prefix_successor(prefix[:-1]) if len(prefix) > 1 else prefix + "\U0010ffff"
-    nxt = chr(ord(last) + 1)
-    if "\ud800" <= nxt <= "\udfff":
-        nxt = "\ue000"
-    return prefix[:-1] + nxt

@@ -161,6 +161,10 @@ class TableService:
         answer = await handler(instance, req)
         return bytes(answer.SerializeToString())
 
+    def table_info(self, instance: str, name: str) -> TableInfo | None:
+        """A table as this process knows it (call() refreshes that first); for the delivery API."""
+        return self._tables.get((instance, name))
+
     def _table(self, instance: str, name: str) -> TableInfo:
         info = self._tables.get((instance, name))
         if info is None:

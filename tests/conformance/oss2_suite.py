@@ -3,9 +3,10 @@
 
 The suite ships in oss2's sdist (``tests/``), not in its wheel. This module downloads the sdist
 once (``pip download --no-binary :all: --no-deps oss2==2.19.1``) into ``.cache/oss2-sdist``,
-checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on twelve of its files
-with the environment the suite reads, under the loopback guard (``loopback_guard/sitecustomize.py``
-on PYTHONPATH), so no test can reach Alibaba Cloud or anything else off this machine.
+checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on fifteen of its
+files (SUITE_FILES) with the environment the suite reads, under the loopback guard
+(``loopback_guard/sitecustomize.py`` on PYTHONPATH), so no test can reach Alibaba Cloud or anything
+else off this machine.
 
     python tests/conformance/oss2_suite.py --endpoint http://127.0.0.1:PORT --ak AK --sk SK --auth-version v4
     python tests/conformance/oss2_suite.py --endpoint http://127.0.0.1:PORT --ak AK --sk SK --collect-only
@@ -61,6 +62,9 @@ SUITE_FILES: tuple[str, ...] = (
     "test_put_object_chunked",
     "test_bucket",
     "test_website",
+    "test_bucket_versioning",
+    "test_object_versioning",
+    "test_lifecycle_versioning",
 )
 
 AUTH_VERSIONS = ("v1", "v2", "v4")
@@ -424,7 +428,7 @@ def _child_env(
             "OSS_TEST_REGION": region,
             "OSS_TEST_AUTH_VERSION": auth_version,
             "OSS_TEST_BUCKET": bucket_prefix,
-            # Read by common.py but used by none of the ten files: left unset on purpose
+            # Read by common.py but used by none of the suite files: left unset on purpose
             # (OSS_TEST_CNAME, OSS_TEST_UID, OSS_TEST_STS_*, OSS_TEST_PAYER_*, OSS_TEST_RAM_*,
             # OSS_TEST_AUTH_SERVER_HOST). TRAVIS (wait_meta_sync: 5 s instead of 1 s) is scrubbed.
             "PYTHONPATH": os.pathsep.join([str(GUARD_DIR), str(paths["harness"])]),
@@ -488,7 +492,7 @@ def run_oss2_suite(
     cache_dir: Path = CACHE_DIR,
     require_server: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run oss2's integration tests (``files``, default the twelve of SUITE_FILES) against ``endpoint``.
+    """Run oss2's integration tests (``files``, default the fifteen of SUITE_FILES) against ``endpoint``.
 
     ``workdir`` is cleared and rebuilt on every call (it must be empty, absent, or made by an
     earlier call). pytest runs with cwd=workdir (the suite opens ``tests/example.jpg`` relative to

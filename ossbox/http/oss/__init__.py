@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from ossbox.http.oss import (
     access_logging,
+    archive,
     buckets,
     cname,
     cors,
+    lifecycle,
     listing,
     multipart,
     objects,
@@ -14,6 +16,7 @@ from ossbox.http.oss import (
     post_object,
     referer,
     tagging,
+    versioning,
     website,
 )
 from ossbox.http.oss.common import Call, Handler
@@ -51,6 +54,13 @@ HANDLERS: dict[str, Handler] = {
     "PutBucketPolicy": policies.put_bucket_policy,
     "GetBucketPolicy": policies.get_bucket_policy,
     "DeleteBucketPolicy": policies.delete_bucket_policy,
+    "PutBucketVersioning": versioning.put_bucket_versioning,
+    "GetBucketVersioning": versioning.get_bucket_versioning,
+    "ListObjectVersions": versioning.list_object_versions,
+    "PutBucketLifecycle": lifecycle.put_bucket_lifecycle,
+    "GetBucketLifecycle": lifecycle.get_bucket_lifecycle,
+    "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,
+    "RestoreObject": archive.restore_object,
 }
 
 # Bucket configurations and browser-facing features (docs/bucket-features.md).

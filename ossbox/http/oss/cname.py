@@ -18,7 +18,6 @@ from ossbox.protocol import xml as X
 from ossbox.protocol.configs import cname
 from ossbox.protocol.times import http_date, iso8601
 from ossbox.service import bucket_configs
-from ossbox.service.storage import now_ms
 
 NAME = "cname"
 
@@ -38,7 +37,7 @@ async def put_cname(call: Call) -> Response:
         data = cname.load(current)
         if domain not in data["domains"] and len(data["domains"]) >= cname.MAX_DOMAINS:
             raise OSSError(400, "TooManyCname", f"A bucket may have at most {cname.MAX_DOMAINS} domains.")
-        data["domains"][domain] = {"modified_ms": now_ms()}
+        data["domains"][domain] = {"modified_ms": call.storage.now_ms()}
         return cname.dump(data), None
 
     await bucket_configs.update(call.storage, bucket, NAME, change)
@@ -92,11 +91,11 @@ def _token_xml(bucket: str, domain: str, token: dict[str, Any]) -> Response:
 
 async def create_cname_token(call: Call) -> Response:
     domain = cname.parse_domain(await call.raw_xml_body())
-    token = {"token": secrets.token_hex(16), "expires_ms": now_ms() + cname.TOKEN_LIFETIME_MS}
+    token = {"token": secrets.token_hex(16), "expires_ms": call.storage.now_ms() + cname.TOKEN_LIFETIME_MS}
 
     def change(_txn: SqliteTxn, current: str | None) -> tuple[str | None, None]:
         data = cname.load(current)
-        data["tokens"] = {d: t for d, t in data["tokens"].items() if t["expires_ms"] > now_ms()}
+        data["tokens"] = {d: t for d, t in data["tokens"].items() if t["expires_ms"] > call.storage.now_ms()}
         data["tokens"][domain] = token
         return cname.dump(data), None
 
@@ -109,6 +108,6 @@ async def get_cname_token(call: Call) -> Response:
     cname.check_domain(domain)
     data = cname.load(call.storage.meta.bucket_configs.get(call.bkt.name, NAME))
     token = data["tokens"].get(domain)
-    if token is None or token["expires_ms"] <= now_ms():
+    if token is None or token["expires_ms"] <= call.storage.now_ms():
         raise OSSError(404, "NoSuchCnameToken", "No CNAME token exists for this domain.", {"Cname": domain})
     return _token_xml(call.bkt.name, domain, token)

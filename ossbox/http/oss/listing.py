@@ -12,31 +12,36 @@ from ossbox.http.oss.common import (
     int_param,
     owner_xml,
 )
-from ossbox.http.responses import quoted_etag, xml
+from ossbox.http.responses import quoted_etag, restore_header, xml
 from ossbox.http.server import Response
+from ossbox.meta.types import ListedObject, Restore
 from ossbox.protocol import xml as X
 from ossbox.protocol.times import iso8601
 from ossbox.service.storage import Listing
 
 
-def _contents(listing: Listing, url: bool, owner: str | None) -> str:
+def _restore_info(o: ListedObject, now_ms: int) -> str:
+    assert o.restore_ready_ms is not None and o.restore_expiry_ms is not None
+    info = restore_header(Restore(o.restore_ready_ms, o.restore_expiry_ms), now_ms)
+    return X.el("RestoreInfo", info) if info else ""
+
+
+def _contents(listing: Listing, url: bool, owner: str | None, now_ms: int) -> str:
     out = []
+    owner_el = owner_xml(owner) if owner else ""
     for o in listing.objects:
-        out.append(
-            "<Contents>"
-            + X.els(
-                [
-                    ("Key", enc(o.key, url)),
-                    ("LastModified", iso8601(o.mtime_ms)),
-                    ("ETag", quoted_etag(o.etag)),
-                    ("Type", o.object_type),
-                    ("Size", o.size),
-                    ("StorageClass", o.storage_class),
-                ]
-            )
-            + (owner_xml(owner) if owner else "")
-            + "</Contents>"
+        fields = X.els(
+            [
+                ("Key", enc(o.key, url)),
+                ("LastModified", iso8601(o.mtime_ms)),
+                ("ETag", quoted_etag(o.etag)),
+                ("Type", o.object_type),
+                ("Size", o.size),
+                ("StorageClass", o.storage_class),
+            ]
         )
+        restore = "" if o.restore_expiry_ms is None else _restore_info(o, now_ms)
+        out.append(f"<Contents>{fields}{restore}{owner_el}</Contents>")
     out += [
         f"<CommonPrefixes><Prefix>{X.esc(enc(p, url))}</Prefix></CommonPrefixes>" for p in listing.prefixes
     ]
@@ -71,7 +76,7 @@ async def list_objects(call: Call) -> Response:
     inner += X.el("IsTruncated", str(listing.truncated).lower())
     if listing.truncated:
         inner += X.el("NextMarker", enc(listing.next_marker, url))
-    inner += _contents(listing, url, call.bkt.owner_id)
+    inner += _contents(listing, url, call.bkt.owner_id, call.storage.now_ms())
     return xml("ListBucketResult", inner)
 
 
@@ -110,5 +115,5 @@ async def list_objects_v2(call: Call) -> Response:
     if listing.truncated:
         inner += X.el("NextContinuationToken", _encode_token(listing.next_marker))
     inner += X.el("KeyCount", len(listing.objects) + len(listing.prefixes))
-    inner += _contents(listing, url, call.bkt.owner_id if fetch_owner else None)
+    inner += _contents(listing, url, call.bkt.owner_id if fetch_owner else None, call.storage.now_ms())
     return xml("ListBucketResult", inner)

@@ -6,6 +6,7 @@ import base64
 
 from ossbox.core.errors import OSSError, invalid_argument, malformed_xml
 from ossbox.core.names import validate_object_key
+from ossbox.core.versions import wire_version_id
 from ossbox.http.oss.common import (
     MAX_XML_BODY,
     OBJECT_ACLS,
@@ -83,7 +84,7 @@ def _copy_range(value: str | None) -> tuple[int, int | None] | None:
 
 
 async def upload_part_copy(call: Call, number: int, upload_id: str) -> Response:
-    src_bucket, src_key = copy_source(call)
+    src_bucket, src_key, src_version = copy_source(call)
     p = await call.storage.upload_part_copy(
         call.bkt.name,
         call.key,
@@ -93,6 +94,7 @@ async def upload_part_copy(call: Call, number: int, upload_id: str) -> Response:
         src_key,
         _copy_range(call.h.get("x-oss-copy-source-range")),
         source_conditions(call),
+        src_version,
     )
     inner = X.els([("LastModified", iso8601(p.mtime_ms)), ("ETag", quoted_etag(p.etag))])
     return xml(
@@ -147,6 +149,8 @@ async def complete_upload(call: Call) -> Response:
         ]
     )
     result_headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    if call.bkt.versioning:
+        result_headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
     if wants_callback:
         raise callback_not_sent(result_headers)
     return xml("CompleteMultipartUploadResult", inner, headers=result_headers)

@@ -8,8 +8,9 @@ import json
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml, no_such_key
+from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
 from ossbox.core.names import validate_object_key
+from ossbox.core.versions import wire_version_id
 from ossbox.http.oss.common import (
     OBJECT_ACLS,
     Call,
@@ -21,14 +22,16 @@ from ossbox.http.oss.common import (
     storage_class_from,
     write_attrs,
 )
-from ossbox.http.responses import object_headers, quoted_etag, xml
+from ossbox.http.responses import object_headers, quoted_etag, restore_header, xml
 from ossbox.http.server import Response
 from ossbox.meta.types import ObjectMeta
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
+from ossbox.service.archive import FROZEN_CLASSES
 from ossbox.service.storage import WriteAttrs
+from ossbox.service.versioning import Deleted, DeleteMarkerError
 
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -96,9 +99,44 @@ def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, st
     return [(k, v) for k, v in headers if k.lower() not in lowered] + list(wanted.items())
 
 
+def _read_target(call: Call, with_body: bool) -> tuple[ObjectMeta, bytes | None]:
+    """The version a GET/HEAD addresses (`versionId`, else the current one), and its inline body if asked
+    for and at hand. A delete marker's id comes back in x-oss-delete-marker / x-oss-version-id."""
+    storage, bucket = call.storage, call.bkt
+    versioned = bool(bucket.versioning)
+    try:
+        version_id = call.q.get("versionId")
+        if version_id is not None:
+            return storage.version(bucket.name, call.key, version_id), None
+        if with_body:
+            return storage.head_with_body(bucket.name, call.key, versioned)
+        return storage.head(bucket.name, call.key, versioned), None
+    except DeleteMarkerError as exc:
+        exc.headers.update({"x-oss-delete-marker": "true", "x-oss-version-id": exc.marker_version_id})
+        raise
+
+
+def version_headers(call: Call, o: ObjectMeta) -> list[tuple[str, str]]:
+    """x-oss-version-id (in buckets whose versioning was ever configured) and x-oss-restore."""
+    out = []
+    if call.bkt.versioning:
+        out.append(("x-oss-version-id", wire_version_id(o.version_id)))
+    if o.restore is not None:
+        value = restore_header(o.restore, call.storage.now_ms())
+        if value:
+            out.append(("x-oss-restore", value))
+    return out
+
+
 async def get_object(call: Call) -> Response:
-    o, body = call.storage.head_with_body(call.bkt.name, call.key)
+    bucket = call.bkt
+    if bucket.versioning or "versionId" in call.req.query:
+        o, body = _read_target(call, True)
+    else:
+        o, body = call.storage.head_with_body(bucket.name, call.key)
     _authorize_object_read(call, o)
+    if o.storage_class in FROZEN_CLASSES:
+        call.storage.check_readable(o)
     try:
         _check_conditions(call, o)
     except _NotModified:
@@ -106,6 +144,8 @@ async def get_object(call: Call) -> Response:
     standard = call.h.get("x-oss-range-behavior", "").lower() == "standard"
     rng = parse_range(call.h.get("range"), o.size, standard)
     headers = _overrides(call, object_headers(o))
+    if bucket.versioning or o.restore is not None:
+        headers += version_headers(call, o)
     if rng is None:
         start, length, status = 0, o.size, 200
     else:
@@ -119,23 +159,28 @@ async def get_object(call: Call) -> Response:
 
 
 async def head_object(call: Call) -> Response:
-    o = call.storage.head(call.bkt.name, call.key)
+    o, _ = _read_target(call, False)
     _authorize_object_read(call, o)
     try:
         _check_conditions(call, o)
     except _NotModified:
         return _not_modified(o)
-    return Response(200, object_headers(o), b"", content_length=o.size, head=True)
+    headers = object_headers(o)
+    if call.bkt.versioning or o.restore is not None:
+        headers += version_headers(call, o)
+    return Response(200, headers, b"", content_length=o.size, head=True)
 
 
 async def get_object_meta(call: Call) -> Response:
-    o = call.storage.head(call.bkt.name, call.key)
+    o, _ = _read_target(call, False)
     _authorize_object_read(call, o)
     headers = [
         ("ETag", quoted_etag(o.etag)),
         ("Last-Modified", object_headers(o)[2][1]),
         ("x-oss-hash-crc64ecma", str(o.crc64)),
     ]
+    if call.bkt.versioning:
+        headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
     return Response(200, headers, b"", content_length=o.size, head=True)
 
 
@@ -155,9 +200,12 @@ async def put_object(call: Call) -> Response:
         attrs,
         forbid_overwrite(call),
     )
+    headers = _write_result_headers(o)
+    if call.bkt.versioning:
+        headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
     if wants_callback:
-        raise callback_not_sent(_write_result_headers(o))
-    return Response(200, _write_result_headers(o))
+        raise callback_not_sent(headers)
+    return Response(200, headers)
 
 
 def callback_requested(call: Call) -> bool:
@@ -192,7 +240,8 @@ def _write_result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
     return headers
 
 
-def copy_source(call: Call) -> tuple[str, str]:
+def copy_source(call: Call) -> tuple[str, str, str | None]:
+    """(bucket, key, version id or None) from x-oss-copy-source."""
     raw = call.h["x-oss-copy-source"]
     path = unquote(raw.partition("?")[0])
     if path.startswith("/"):
@@ -204,11 +253,13 @@ def copy_source(call: Call) -> tuple[str, str]:
             "x-oss-copy-source",
             raw,
         )
+    version_id = None
     if "?" in raw:
-        version = raw.partition("?")[2]
-        if version and version != "versionId=null":
-            raise OSSError(501, "NotImplemented", "Copying a specific version is not supported yet.")
-    return bucket, key
+        name, _, value = raw.partition("?")[2].partition("=")
+        if name != "versionId":
+            raise invalid_argument("The copy source may only name a versionId.", "x-oss-copy-source", raw)
+        version_id = unquote(value)
+    return bucket, key, version_id
 
 
 def source_conditions(call: Call) -> Callable[[ObjectMeta], None]:
@@ -245,7 +296,7 @@ def source_conditions(call: Call) -> Callable[[ObjectMeta], None]:
 async def copy_object(call: Call) -> Response:
     key = call.key
     validate_object_key(key)
-    src_bucket, src_key = copy_source(call)
+    src_bucket, src_key, src_version = copy_source(call)
     directive = call.h.get("x-oss-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("Invalid metadata directive.", "x-oss-metadata-directive", directive)
@@ -255,14 +306,13 @@ async def copy_object(call: Call) -> Response:
         from ossbox.core.errors import no_such_bucket
 
         raise no_such_bucket(src_bucket)
-    if src_bucket == call.bkt.name and src_key == key and attrs is not None:
+    src: ObjectMeta | None = None
+    if src_bucket == call.bkt.name and src_key == key and attrs is not None and src_version is None:
         o = await storage.update_meta(call.bkt.name, key, attrs, keep_acl="x-oss-object-acl" not in call.h)
     else:
         acl_override = acl_from(call.h, OBJECT_ACLS)
         if attrs is None and (acl_override or "x-oss-storage-class" in call.h):
-            src = storage.meta.get_object(src_bucket, src_key)
-            if src is None:
-                raise no_such_key(src_key)
+            src = storage.object_or_version(src_bucket, src_key, src_version, False)
             attrs = WriteAttrs(
                 src.content_type,
                 src.headers,
@@ -270,15 +320,23 @@ async def copy_object(call: Call) -> Response:
                 acl_override or "default",
                 storage_class_from(call.h),
             )
-        o = await storage.copy_object(
-            src_bucket, src_key, call.bkt, key, attrs, source_conditions(call), forbid_overwrite(call)
+        o, src = await storage.copy_object(
+            src_bucket,
+            src_key,
+            call.bkt,
+            key,
+            attrs,
+            source_conditions(call),
+            forbid_overwrite(call),
+            src_version,
         )
     inner = X.els([("LastModified", iso8601(o.mtime_ms)), ("ETag", quoted_etag(o.etag))])
-    return xml(
-        "CopyObjectResult",
-        inner,
-        headers=[("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))],
-    )
+    headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    if call.bkt.versioning:
+        headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
+    if src is not None and src_version is not None:
+        headers.append(("x-oss-copy-source-version-id", wire_version_id(src.version_id)))
+    return xml("CopyObjectResult", inner, headers=headers)
 
 
 async def append_object(call: Call) -> Response:
@@ -296,20 +354,25 @@ async def append_object(call: Call) -> Response:
         call.h.get("content-md5"),
         write_attrs(call, key),
     )
-    return Response(
-        200,
-        [
-            ("ETag", quoted_etag(o.etag)),
-            ("x-oss-next-append-position", str(o.size)),
-            ("x-oss-hash-crc64ecma", str(o.crc64)),
-        ],
-    )
+    headers = [
+        ("ETag", quoted_etag(o.etag)),
+        ("x-oss-next-append-position", str(o.size)),
+        ("x-oss-hash-crc64ecma", str(o.crc64)),
+    ]
+    if call.bkt.versioning:
+        headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
+    return Response(200, headers)
 
 
 async def delete_object(call: Call) -> Response:
     validate_object_key(call.key)
-    await call.storage.delete_object(call.bkt.name, call.key)
-    return Response(204)
+    done = await call.storage.delete_object(call.bkt.name, call.key, call.q.get("versionId"))
+    headers = []
+    if done.version_id:
+        headers.append(("x-oss-version-id", done.version_id))
+    if done.delete_marker:
+        headers.append(("x-oss-delete-marker", "true"))
+    return Response(204, headers)
 
 
 async def delete_multiple(call: Call) -> Response:
@@ -320,7 +383,7 @@ async def delete_multiple(call: Call) -> Response:
     url = call.encoding_url()
     doc = await call.xml_body("Delete")
     quiet = (X.child_text(doc, "Quiet") or "false").strip().lower() == "true"
-    keys = []
+    targets: list[tuple[str, str | None]] = []
     for obj in doc.findall("Object"):
         key = X.child_text(obj, "Key")
         if key is None:
@@ -328,26 +391,41 @@ async def delete_multiple(call: Call) -> Response:
         if url:
             key = unquote(key)
         validate_object_key(key)
-        keys.append(key)
-    if not keys or len(keys) > 1000:
+        targets.append((key, X.child_text(obj, "VersionId")))
+    if not targets or len(targets) > 1000:
         raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
-    for key in keys:  # all or nothing: one key the caller may not delete refuses the whole request
-        call.authorize(Access.OBJECT_WRITE, "oss:DeleteObject", call.bkt, key)
-    await call.storage.delete_objects(call.bkt.name, keys)
+    for key, version in targets:  # all or nothing: one key the caller may not delete refuses the request
+        action = "oss:DeleteObjectVersion" if version is not None else "oss:DeleteObject"
+        call.authorize(Access.OBJECT_WRITE, action, call.bkt, key)
+    results = await call.storage.delete_objects(call.bkt.name, targets)
     inner = X.el("EncodingType", "url") if url else ""
     if not quiet:
-        inner += "".join(f"<Deleted><Key>{X.esc(enc(k, url))}</Key></Deleted>" for k in keys)
+        inner += "".join(
+            _deleted_xml(key, asked, done, url) for (key, asked), done in zip(targets, results, strict=True)
+        )
     return xml("DeleteResult", inner)
 
 
+def _deleted_xml(key: str, asked_version: str | None, done: Deleted, url: bool) -> str:
+    out = X.el("Key", enc(key, url))
+    if asked_version is not None:
+        out += X.el("VersionId", asked_version)
+    if done.delete_marker:
+        out += X.el("DeleteMarker", "true")
+        out += X.el("DeleteMarkerVersionId", done.version_id)
+    return f"<Deleted>{out}</Deleted>"
+
+
 async def get_object_acl(call: Call) -> Response:
-    o = call.storage.head(call.bkt.name, call.key)
-    return xml("AccessControlPolicy", owner_xml(call.bkt.owner_id) + grant_xml(o.acl))
+    o, _ = _read_target(call, False)
+    headers = [("x-oss-version-id", wire_version_id(o.version_id))] if call.bkt.versioning else []
+    return xml("AccessControlPolicy", owner_xml(call.bkt.owner_id) + grant_xml(o.acl), headers=headers)
 
 
 async def put_object_acl(call: Call) -> Response:
     acl = acl_from(call.h, OBJECT_ACLS)
     if acl is None:
         raise OSSError(400, "MissingArgument", "Missing x-oss-object-acl header.")
-    await call.storage.set_object_acl(call.bkt.name, call.key, acl)
-    return Response(200)
+    version_id = await call.storage.set_object_acl(call.bkt.name, call.key, acl, call.q.get("versionId"))
+    headers = [("x-oss-version-id", wire_version_id(version_id))] if call.bkt.versioning else []
+    return Response(200, headers)

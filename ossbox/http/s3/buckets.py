@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ossbox.core.errors import OSSError
+from ossbox.core.errors import OSSError, malformed_xml
 from ossbox.core.names import validate_bucket_name
 from ossbox.http.s3.common import CANNED_ACLS, MAX_XML_BODY, S3Call, owner_xml, strip_namespace, xml
 from ossbox.http.s3.objects import acl_from_request, acl_xml
@@ -11,6 +11,7 @@ from ossbox.protocol import xml as X
 from ossbox.protocol.configs import tagging
 from ossbox.protocol.times import iso8601
 from ossbox.service import bucket_configs
+from ossbox.service.versioning import STATUSES
 
 
 async def list_buckets(call: S3Call) -> Response:
@@ -90,12 +91,20 @@ async def put_bucket_acl(call: S3Call) -> Response:
 
 
 async def get_bucket_versioning(call: S3Call) -> Response:
-    # Versioning is not served yet: a bucket that never had it configured has an empty configuration.
-    return xml("VersioningConfiguration", "")
+    status = call.bkt.versioning
+    return xml("VersioningConfiguration", X.el("Status", status) if status else "")
 
 
 async def put_bucket_versioning(call: S3Call) -> Response:
-    raise OSSError(501, "NotImplemented", "Bucket versioning is not implemented by ossbox yet.")
+    doc = await call.xml_body("VersioningConfiguration")
+    assert doc is not None
+    if (X.child_text(doc, "MfaDelete") or "Disabled") != "Disabled":
+        raise OSSError(501, "NotImplemented", "MFA delete is not implemented by ossbox.")
+    status = X.child_text(doc, "Status")
+    if status not in STATUSES:
+        raise malformed_xml("The versioning Status must be Enabled or Suspended.")
+    await call.storage.set_bucket_versioning(call.bkt.name, status)
+    return Response(200)
 
 
 # -- bucket tagging: the same stored tag set as the OSS dialect's ------------------------------------------

@@ -13,6 +13,7 @@ from ossbox.auth.authorizer import Authorizer, Grant, request_values
 from ossbox.auth.principals import Principal
 from ossbox.auth.s3 import S3Auth
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
+from ossbox.core.versions import wire_version_id
 from ossbox.http.s3.body import S3Body
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
@@ -22,6 +23,7 @@ from ossbox.protocol.s3 import checksums
 from ossbox.protocol.s3.request import S3Request
 from ossbox.protocol.times import http_date
 from ossbox.service.storage import Storage, WriteAttrs
+from ossbox.service.versioning import DeleteMarkerError
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_TYPE = ("Content-Type", "application/xml")
@@ -237,11 +239,26 @@ _UNSUPPORTED_WRITE_HEADERS = (
 )
 
 
-def check_version(call: S3Call) -> None:
-    """Versions through S3 are not served yet: only the one version every object has, "null"."""
-    version = call.q.get("versionId")
-    if version is not None and version != "null":
-        raise OSSError(501, "NotImplemented", "Object versions through S3 are not implemented by ossbox yet.")
+def read_target(call: S3Call, with_body: bool = False) -> tuple[ObjectMeta, bytes | None]:
+    """The version a request addresses (`versionId`, else the current one), and its inline body if asked
+    for and at hand. A delete marker's id comes back in x-amz-delete-marker / x-amz-version-id."""
+    storage, bucket = call.storage, call.bkt
+    versioned = bool(bucket.versioning)
+    try:
+        version_id = call.q.get("versionId")
+        if version_id is not None:
+            return storage.version(bucket.name, call.key, version_id), None
+        if with_body:
+            return storage.head_with_body(bucket.name, call.key, versioned)
+        return storage.head(bucket.name, call.key, versioned), None
+    except DeleteMarkerError as exc:
+        exc.headers.update({"x-amz-delete-marker": "true", "x-amz-version-id": exc.marker_version_id})
+        raise
+
+
+def version_headers(call: S3Call, o: ObjectMeta) -> list[tuple[str, str]]:
+    """x-amz-version-id, in buckets whose versioning was ever configured (as S3 answers)."""
+    return [("x-amz-version-id", wire_version_id(o.version_id))] if call.bkt.versioning else []
 
 
 def write_attrs(call: S3Call) -> WriteAttrs:

@@ -8,8 +8,10 @@ import functools
 from urllib.parse import quote
 
 from ossbox.core.errors import invalid_argument
-from ossbox.http.s3.common import S3Call, enc, etag, int_param, owner_xml, s3_storage_class, xml
+from ossbox.core.versions import wire_version_id
+from ossbox.http.s3.common import S3Call, enc, int_param, owner_xml, s3_storage_class, xml
 from ossbox.http.server import Response
+from ossbox.meta.types import ListedVersion
 from ossbox.protocol import xml as X
 from ossbox.protocol.times import iso8601
 from ossbox.service.storage import Listing
@@ -119,15 +121,35 @@ async def list_objects_v2(call: S3Call) -> Response:
     return xml("ListBucketResult", inner)
 
 
+def _version_entry(v: ListedVersion, url: bool, owner: str) -> str:
+    head = (
+        f"<Key>{_key_text(v.key, url)}</Key><VersionId>{wire_version_id(v.version_id)}</VersionId>"
+        f"<IsLatest>{str(v.is_latest).lower()}</IsLatest><LastModified>{_timestamp(v.mtime_ms // 1000)}"
+        "</LastModified>"
+    )
+    if v.delete_marker:
+        return f"<DeleteMarker>{head}{owner}</DeleteMarker>"
+    return (
+        f"<Version>{head}<ETag>&quot;{v.etag.lower()}&quot;</ETag><Size>{v.size}</Size>"
+        f"<StorageClass>{s3_storage_class(v.storage_class)}</StorageClass>{owner}</Version>"
+    )
+
+
 async def list_object_versions(call: S3Call) -> Response:
-    """Without versioning every object is its only version, "null", and the latest."""
     prefix, delimiter, max_keys, url = _params(call)
     key_marker = call.q.get("key-marker", "")
-    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, key_marker, max_keys)
-    inner = X.els([("Name", call.bkt.name), ("Prefix", enc(prefix, url))])
-    inner += X.els(
-        [("KeyMarker", enc(key_marker, url)), ("VersionIdMarker", call.q.get("version-id-marker", ""))]
+    version_id_marker = call.q.get("version-id-marker", "")
+    if version_id_marker and not key_marker:
+        raise invalid_argument(
+            "A version-id marker cannot be specified without a key marker.",
+            "version-id-marker",
+            version_id_marker,
+        )
+    listing = call.storage.list_versions(
+        call.bkt.name, prefix, delimiter, key_marker, version_id_marker, max_keys
     )
+    inner = X.els([("Name", call.bkt.name), ("Prefix", enc(prefix, url))])
+    inner += X.els([("KeyMarker", enc(key_marker, url)), ("VersionIdMarker", version_id_marker)])
     inner += X.el("MaxKeys", max_keys)
     if delimiter:
         inner += X.el("Delimiter", enc(delimiter, url))
@@ -135,25 +157,14 @@ async def list_object_versions(call: S3Call) -> Response:
         inner += X.el("EncodingType", "url")
     inner += X.el("IsTruncated", str(listing.truncated).lower())
     if listing.truncated:
-        inner += X.els([("NextKeyMarker", enc(listing.next_marker, url)), ("NextVersionIdMarker", "null")])
-    owner = owner_xml(call.bkt.owner_id)
-    for o in listing.objects:
-        inner += (
-            "<Version>"
-            + X.els(
-                [
-                    ("Key", enc(o.key, url)),
-                    ("VersionId", "null"),
-                    ("IsLatest", "true"),
-                    ("LastModified", iso8601(o.mtime_ms)),
-                    ("ETag", etag(o.etag)),
-                    ("Size", o.size),
-                    ("StorageClass", s3_storage_class(o.storage_class)),
-                ]
-            )
-            + owner
-            + "</Version>"
+        inner += X.els(
+            [
+                ("NextKeyMarker", enc(listing.next_key_marker, url)),
+                ("NextVersionIdMarker", listing.next_version_id_marker),
+            ]
         )
+    owner = owner_xml(call.bkt.owner_id)
+    inner += "".join(_version_entry(v, url, owner) for v in listing.versions)
     inner += "".join(
         f"<CommonPrefixes><Prefix>{X.esc(enc(p, url))}</Prefix></CommonPrefixes>" for p in listing.prefixes
     )

@@ -13,6 +13,7 @@ from ossbox.http.s3.common import (
     int_param,
     owner_xml,
     s3_storage_class,
+    version_headers,
     write_attrs,
     xml,
 )
@@ -103,7 +104,7 @@ def _copy_range(value: str | None) -> tuple[int, int | None] | None:
 
 
 async def _upload_part_copy(call: S3Call, number: int, upload_id: str) -> Response:
-    src_bucket, src_key = copy_source(call)
+    src_bucket, src_key, src_version = copy_source(call)
     p = await call.storage.upload_part_copy(
         call.bkt.name,
         call.key,
@@ -113,6 +114,7 @@ async def _upload_part_copy(call: S3Call, number: int, upload_id: str) -> Respon
         src_key,
         _copy_range(call.h.get("x-amz-copy-source-range")),
         source_check(call),
+        src_version,
     )
     inner = X.els([("LastModified", iso8601(p.mtime_ms)), ("ETag", etag(p.etag))]) + checksum_xml(
         p.checksum, False
@@ -156,7 +158,8 @@ async def complete_upload(call: S3Call) -> Response:
         ]
     )
     inner += checksum_xml(o.checksum)
-    return xml("CompleteMultipartUploadResult", inner, headers=checksum_headers(o.checksum))
+    headers = checksum_headers(o.checksum) + version_headers(call, o)
+    return xml("CompleteMultipartUploadResult", inner, headers=headers)
 
 
 async def abort_upload(call: S3Call) -> Response:

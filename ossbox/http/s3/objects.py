@@ -8,11 +8,11 @@ from urllib.parse import unquote
 
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml, no_such_bucket
 from ossbox.core.names import validate_object_key
+from ossbox.core.versions import wire_version_id
 from ossbox.http.s3.common import (
     CANNED_ACLS,
     S3Call,
     acl_from,
-    check_version,
     checksum_headers,
     checksum_xml,
     decode_tags,
@@ -20,7 +20,9 @@ from ossbox.http.s3.common import (
     etag,
     object_headers,
     owner_xml,
+    read_target,
     storage_class_from,
+    version_headers,
     write_attrs,
     xml,
 )
@@ -31,6 +33,7 @@ from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
 from ossbox.service.storage import WriteAttrs
+from ossbox.service.versioning import Deleted, check_version_id
 
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -99,7 +102,6 @@ def _wants_checksum(call: S3Call) -> bool:
 
 
 def _check_part_number(call: S3Call) -> None:
-    check_version(call)
     if "partNumber" in call.q:
         raise OSSError(
             501, "NotImplemented", "GetObject/HeadObject by partNumber is not implemented by ossbox."
@@ -108,14 +110,15 @@ def _check_part_number(call: S3Call) -> None:
 
 async def get_object(call: S3Call) -> Response:
     _check_part_number(call)
-    o, body = call.storage.head_with_body(call.bkt.name, call.key)
+    o, body = read_target(call, with_body=True)
     call.check_object_read(call.bkt, o, call.grant)
+    call.storage.check_readable(o)  # an archived object must be restored first (InvalidObjectState)
     try:
         _check_conditions(call.h, o)
     except _NotModified:
         return _not_modified(o)
     rng = parse_range(call.h.get("range"), o.size, True)
-    headers = _overrides(call, object_headers(o))
+    headers = _overrides(call, object_headers(o)) + version_headers(call, o)
     if rng is None:
         start, length, status = 0, o.size, 200
         if o.checksum and _wants_checksum(call):
@@ -132,13 +135,13 @@ async def get_object(call: S3Call) -> Response:
 
 async def head_object(call: S3Call) -> Response:
     _check_part_number(call)
-    o = call.storage.head(call.bkt.name, call.key)
+    o, _ = read_target(call)
     call.check_object_read(call.bkt, o, call.grant)
     try:
         _check_conditions(call.h, o)
     except _NotModified:
         return _not_modified(o)
-    headers = object_headers(o)
+    headers = object_headers(o) + version_headers(call, o)
     if o.checksum and _wants_checksum(call):
         headers += checksum_headers(o.checksum)
     return Response(200, headers, b"", content_length=o.size, head=True)
@@ -177,19 +180,24 @@ async def put_object(call: S3Call) -> Response:
         _forbid_overwrite(call),
         digest=body if body.wants_digest() else None,
     )
-    return Response(200, result_headers(o))
+    return Response(200, result_headers(o) + version_headers(call, o))
 
 
-def copy_source(call: S3Call) -> tuple[str, str]:
+def copy_source(call: S3Call) -> tuple[str, str, str | None]:
+    """(bucket, key, version id or None) from x-amz-copy-source."""
     raw = call.h["x-amz-copy-source"]
     path, _, version = raw.partition("?")
     path = unquote(path)
     bucket, sep, key = path.removeprefix("/").partition("/")
     if not sep or not bucket or not key:
         raise invalid_argument("Invalid copy source object key", "x-amz-copy-source", raw)
-    if version and version not in ("versionId=null", "versionId="):
-        raise OSSError(501, "NotImplemented", "Copying a specific version is not implemented by ossbox.")
-    return bucket, key
+    version_id = None
+    if version:
+        name, _, value = version.partition("=")
+        if name != "versionId":
+            raise invalid_argument("The copy source may only name a versionId.", "x-amz-copy-source", raw)
+        version_id = unquote(value)
+    return bucket, key, version_id
 
 
 def source_check(call: S3Call) -> Callable[[ObjectMeta], None]:
@@ -231,7 +239,7 @@ def source_check(call: S3Call) -> Callable[[ObjectMeta], None]:
 async def copy_object(call: S3Call) -> Response:
     key = call.key
     validate_object_key(key)
-    src_bucket, src_key = copy_source(call)
+    src_bucket, src_key, src_version = copy_source(call)
     h = call.h
     directive = h.get("x-amz-metadata-directive", "COPY").upper()
     tag_directive = h.get("x-amz-tagging-directive", "COPY").upper()
@@ -243,7 +251,7 @@ async def copy_object(call: S3Call) -> Response:
     if src_bucket != call.bkt.name and storage.meta.get_bucket(src_bucket) is None:
         raise no_such_bucket(src_bucket)
     changes = directive == "REPLACE" or tag_directive == "REPLACE" or "x-amz-storage-class" in h
-    if src_bucket == call.bkt.name and src_key == key and not changes:
+    if src_bucket == call.bkt.name and src_key == key and src_version is None and not changes:
         raise OSSError(
             400,
             "InvalidRequest",
@@ -258,7 +266,7 @@ async def copy_object(call: S3Call) -> Response:
             attrs.content_type, attrs.headers, attrs.user_meta, attrs.acl, attrs.storage_class, new_tags
         )
     elif new_tags is not None or "x-amz-storage-class" in h or "x-amz-acl" in h:
-        src = storage.head(src_bucket, src_key)
+        src = storage.object_or_version(src_bucket, src_key, src_version, False)
         attrs = WriteAttrs(
             src.content_type,
             src.headers,
@@ -267,61 +275,82 @@ async def copy_object(call: S3Call) -> Response:
             storage_class_from(h),
             new_tags,
         )
-    if src_bucket == call.bkt.name and src_key == key and attrs is not None:
+    source_version = None
+    if src_bucket == call.bkt.name and src_key == key and attrs is not None and src_version is None:
         source_check(call)(storage.head(src_bucket, src_key))
         o = await storage.update_meta(call.bkt.name, key, attrs, keep_acl="x-amz-acl" not in h)
     else:
-        o = await storage.copy_object(
-            src_bucket, src_key, call.bkt, key, attrs, source_check(call), _forbid_overwrite(call)
+        o, source_version = await storage.copy_object(
+            src_bucket,
+            src_key,
+            call.bkt,
+            key,
+            attrs,
+            source_check(call),
+            _forbid_overwrite(call),
+            src_version,
         )
     inner = X.els([("LastModified", iso8601(o.mtime_ms)), ("ETag", etag(o.etag))])
     inner += checksum_xml(o.checksum)
-    return xml("CopyObjectResult", inner, headers=checksum_headers(o.checksum))
+    headers = checksum_headers(o.checksum) + version_headers(call, o)
+    if source_version is not None and src_version is not None:
+        headers.append(("x-amz-copy-source-version-id", wire_version_id(source_version.version_id)))
+    return xml("CopyObjectResult", inner, headers=headers)
 
 
 async def delete_object(call: S3Call) -> Response:
     validate_object_key(call.key)
-    check_version(call)
-    await call.storage.delete_object(call.bkt.name, call.key)
-    return Response(204)
+    done = await call.storage.delete_object(call.bkt.name, call.key, call.q.get("versionId"))
+    headers = []
+    if done.version_id:
+        headers.append(("x-amz-version-id", done.version_id))
+    if done.delete_marker:
+        headers.append(("x-amz-delete-marker", "true"))
+    return Response(204, headers)
 
 
 async def delete_objects(call: S3Call) -> Response:
     doc = await call.xml_body("Delete")
     assert doc is not None
     quiet = (X.child_text(doc, "Quiet") or "false").strip().lower() == "true"
-    keys: list[str] = []
-    versioned: set[str] = set()
+    targets: list[tuple[str, str | None]] = []
     for obj in doc.findall("Object"):
         key = X.child_text(obj, "Key")
         if key is None:
             raise malformed_xml()
-        if (X.child_text(obj, "VersionId") or "null") != "null":
-            versioned.add(key)
-        keys.append(key)
-    if not keys or len(keys) > 1000:
+        targets.append((key, X.child_text(obj, "VersionId")))
+    if not targets or len(targets) > 1000:
         raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
-    allowed: list[str] = []
-    errors: list[tuple[str, str, str]] = []
-    for key in keys:
+    allowed: list[tuple[str, str | None]] = []
+    errors: list[tuple[str, str | None, str, str]] = []
+    for key, version in targets:
         try:
-            if key in versioned:
-                raise OSSError(501, "NotImplemented", "Object versions through S3 are not implemented yet.")
             validate_object_key(key)
-            call.authorize(Access.OBJECT_WRITE, "oss:DeleteObject", call.bkt, key)
+            if version is not None:
+                check_version_id(version)
+            action = "oss:DeleteObjectVersion" if version is not None else "oss:DeleteObject"
+            call.authorize(Access.OBJECT_WRITE, action, call.bkt, key)
         except OSSError as exc:
-            errors.append((key, exc.code, exc.message))
+            errors.append((key, version, exc.code, exc.message))
             continue
-        allowed.append(key)
-    if allowed:
-        await call.storage.delete_objects(call.bkt.name, allowed)
+        allowed.append((key, version))
+    results = await call.storage.delete_objects(call.bkt.name, allowed) if allowed else []
     inner = ""
     if not quiet:
-        inner += "".join(f"<Deleted><Key>{X.esc(k)}</Key></Deleted>" for k in allowed)
-    inner += "".join(
-        f"<Error>{X.els([('Key', k), ('Code', c), ('Message', m)])}</Error>" for k, c, m in errors
-    )
+        inner += "".join(_deleted_xml(k, v, done) for (k, v), done in zip(allowed, results, strict=True))
+    for key, version, code, message in errors:
+        fields = [("Key", key), *([("VersionId", version)] if version is not None else []), ("Code", code)]
+        inner += f"<Error>{X.els([*fields, ('Message', message)])}</Error>"
     return xml("DeleteResult", inner)
+
+
+def _deleted_xml(key: str, asked_version: str | None, done: Deleted) -> str:
+    out = X.el("Key", key)
+    if asked_version is not None:
+        out += X.el("VersionId", asked_version)
+    if done.delete_marker:
+        out += X.el("DeleteMarker", "true") + X.el("DeleteMarkerVersionId", done.version_id)
+    return f"<Deleted>{out}</Deleted>"
 
 
 # -- ACL ---------------------------------------------------------------------------------------------------
@@ -373,32 +402,28 @@ async def acl_from_request(call: S3Call) -> str:
 
 
 async def get_object_acl(call: S3Call) -> Response:
-    check_version(call)
-    o = call.storage.head(call.bkt.name, call.key)
+    o, _ = read_target(call)
     acl = o.acl if o.acl != "default" else call.bkt.acl
     return xml("AccessControlPolicy", acl_xml(call.bkt.owner_id, acl))
 
 
 async def put_object_acl(call: S3Call) -> Response:
-    check_version(call)
     acl = await acl_from_request(call)
     if acl not in CANNED_ACLS:
         raise invalid_argument("Invalid canned ACL.", "x-amz-acl", acl)
-    await call.storage.set_object_acl(call.bkt.name, call.key, acl)
+    await call.storage.set_object_acl(call.bkt.name, call.key, acl, call.q.get("versionId"))
     return Response(200)
 
 
 # -- tagging -----------------------------------------------------------------------------------------------
 async def get_object_tagging(call: S3Call) -> Response:
-    check_version(call)
-    o = call.storage.head(call.bkt.name, call.key)
+    o, _ = read_target(call)
     call.check_object_read(call.bkt, o, call.grant)
     tags = "".join(f"<Tag>{X.els([('Key', k), ('Value', v)])}</Tag>" for k, v in decode_tags(o.tagging))
     return xml("Tagging", f"<TagSet>{tags}</TagSet>")
 
 
 async def put_object_tagging(call: S3Call) -> Response:
-    check_version(call)
     doc = await call.xml_body("Tagging")
     assert doc is not None
     tag_set = doc.find("TagSet")
@@ -410,13 +435,14 @@ async def put_object_tagging(call: S3Call) -> Response:
         if k is None or v is None:
             raise malformed_xml()
         pairs.append((k, v))
-    await call.storage.set_object_tagging(call.bkt.name, call.key, encode_tags(pairs))
+    await call.storage.set_object_tagging(
+        call.bkt.name, call.key, encode_tags(pairs), call.q.get("versionId")
+    )
     return Response(200)
 
 
 async def delete_object_tagging(call: S3Call) -> Response:
-    check_version(call)
-    await call.storage.set_object_tagging(call.bkt.name, call.key, "")
+    await call.storage.set_object_tagging(call.bkt.name, call.key, "", call.q.get("versionId"))
     return Response(204)
 
 

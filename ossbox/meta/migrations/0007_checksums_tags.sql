@@ -4,6 +4,9 @@
 -- tagging: the object's tags in the x-oss-tagging / x-amz-tagging form, "k1=v1&k2=v2" (URL-encoded).
 ALTER TABLE objects ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
 ALTER TABLE objects ADD COLUMN tagging TEXT NOT NULL DEFAULT '';
+-- Noncurrent versions keep theirs (0003 made object_versions with the objects' columns).
+ALTER TABLE object_versions ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
+ALTER TABLE object_versions ADD COLUMN tagging TEXT NOT NULL DEFAULT '';
 ALTER TABLE parts ADD COLUMN checksum TEXT NOT NULL DEFAULT '';
 -- "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" when the upload was started with a checksum algorithm.
 ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT NOT NULL DEFAULT '';

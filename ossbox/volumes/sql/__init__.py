@@ -1,0 +1,1 @@
+"""MaxCompute SQL over DuckDB: statements are parsed here (parser.py), queries run in DuckDB (engine.py)."""
