@@ -88,3 +88,22 @@ def test_versions_are_shared_with_oss(s3: Any, bucket: str, server: ServerProces
     assert ids == [second, first]
     for version_id in ids:
         s3.delete_object(Bucket=bucket, Key="o", VersionId=version_id)
+
+
+def test_archived_objects_restore_through_s3(s3: Any, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="cold", Body=b"frozen", StorageClass="GLACIER")
+    head = s3.head_object(Bucket=bucket, Key="cold")
+    assert head["StorageClass"] == "GLACIER" and "Restore" not in head
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="cold")
+    assert _code(err) == "InvalidObjectState"
+    r = s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 1})
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert s3.head_object(Bucket=bucket, Key="cold")["Restore"] == 'ongoing-request="true"'
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.restore_object(Bucket=bucket, Key="cold", RestoreRequest={"Days": 1})
+    assert _code(err) == "RestoreAlreadyInProgress"
+    s3.put_object(Bucket=bucket, Key="warm", Body=b"1")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.restore_object(Bucket=bucket, Key="warm", RestoreRequest={"Days": 1})
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

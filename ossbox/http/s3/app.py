@@ -62,6 +62,7 @@ HANDLERS: dict[str, S3Handler] = {
     "CompleteMultipartUpload": multipart.complete_upload,
     "AbortMultipartUpload": multipart.abort_upload,
     "ListParts": multipart.list_parts,
+    "RestoreObject": objects.restore_object,
 }
 
 

@@ -14,6 +14,7 @@ from ossbox.auth.principals import Principal
 from ossbox.auth.s3 import S3Auth
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
 from ossbox.core.versions import wire_version_id
+from ossbox.http.responses import restore_header
 from ossbox.http.s3.body import S3Body
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
@@ -257,8 +258,14 @@ def read_target(call: S3Call, with_body: bool = False) -> tuple[ObjectMeta, byte
 
 
 def version_headers(call: S3Call, o: ObjectMeta) -> list[tuple[str, str]]:
-    """x-amz-version-id, in buckets whose versioning was ever configured (as S3 answers)."""
-    return [("x-amz-version-id", wire_version_id(o.version_id))] if call.bkt.versioning else []
+    """x-amz-version-id (in buckets whose versioning was ever configured, as S3 answers) and
+    x-amz-restore for an archived object being or having been restored."""
+    out = [("x-amz-version-id", wire_version_id(o.version_id))] if call.bkt.versioning else []
+    if o.restore is not None:
+        value = restore_header(o.restore, call.storage.now_ms())
+        if value:
+            out.append(("x-amz-restore", value))
+    return out
 
 
 def write_attrs(call: S3Call) -> WriteAttrs:

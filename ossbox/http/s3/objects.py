@@ -448,3 +448,28 @@ async def delete_object_tagging(call: S3Call) -> Response:
 
 def content_md5_b64(hex_etag: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_etag)).decode()
+
+
+# -- restore -----------------------------------------------------------------------------------------------
+_TIERS = {"Expedited": "Expedited", "Standard": "Standard", "Bulk": "Bulk"}
+
+
+async def restore_object(call: S3Call) -> Response:
+    """POST ?restore: `<RestoreRequest><Days>` and `<GlacierJobParameters><Tier>`, onto the same restore."""
+    doc = await call.xml_body("RestoreRequest", required=False)
+    days, tier = 1, None
+    if doc is not None:
+        if doc.find("Type") is not None or doc.find("OutputLocation") is not None:
+            raise OSSError(501, "NotImplemented", "Restore with SELECT is not implemented by ossbox.")
+        days_text = (X.child_text(doc, "Days") or "1").strip()
+        if not days_text.isdigit():
+            raise malformed_xml("Days must be an integer.")
+        days = int(days_text)
+        job = doc.find("GlacierJobParameters")
+        if job is not None:
+            tier = _TIERS.get((X.child_text(job, "Tier") or "Standard").strip())
+            if tier is None:
+                raise malformed_xml("Tier must be Expedited, Standard or Bulk.")
+    done = await call.storage.restore_object(call.bkt.name, call.key, call.q.get("versionId"), days, tier)
+    headers = [("x-amz-version-id", wire_version_id(done.version_id))] if call.bkt.versioning else []
+    return Response(202 if done.started else 200, headers)

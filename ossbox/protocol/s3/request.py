@@ -68,10 +68,22 @@ _ROUTES: dict[tuple[str, str, str], S3Route] = {
     ("POST", "object", "uploadId"): _r("CompleteMultipartUpload", _O_WRITE, "oss:PutObject"),
     ("DELETE", "object", "uploadId"): _r("AbortMultipartUpload", _O_WRITE),
     ("GET", "object", "uploadId"): _r("ListParts", _B_READ),
+    ("POST", "object", "restore"): _r("RestoreObject", _O_WRITE),
 }
 
 # Sub-resources that select an operation, in the order they are tried.
-_ROUTING = ("uploadId", "uploads", "acl", "tagging", "location", "versions", "versioning", "delete", "policy")
+_ROUTING = (
+    "uploadId",
+    "uploads",
+    "acl",
+    "tagging",
+    "location",
+    "versions",
+    "versioning",
+    "delete",
+    "policy",
+    "restore",
+)
 
 # Sub-resources of S3 operations ossbox does not serve: 501 rather than a wrong answer.
 _UNSUPPORTED = frozenset(
@@ -95,7 +107,6 @@ _UNSUPPORTED = frozenset(
         "publicAccessBlock",
         "replication",
         "requestPayment",
-        "restore",
         "retention",
         "select",
         "session",
