@@ -156,6 +156,12 @@ def _forbid_overwrite(call: S3Call) -> bool:
         return False
     if value.strip() != "*":
         raise OSSError(501, "NotImplemented", "If-None-Match on writes takes only '*'.")
+    if call.bkt.versioning:
+        # The shared use case follows OSS's x-oss-forbid-overwrite, which versioned buckets ignore; S3 would
+        # still refuse: say so rather than write a new version.
+        raise OSSError(
+            501, "NotImplemented", "If-None-Match: * in a bucket with versioning is not implemented."
+        )
     return True
 
 
