@@ -87,6 +87,15 @@ def main() -> None:
     "[env OSSBOX_BASE_DOMAIN].",
 )
 @click.option(
+    "--s3-domain",
+    "s3_domains",
+    envvar="OSSBOX_S3_DOMAIN",
+    multiple=True,
+    help="Host name that speaks only S3, even to unsigned requests (HOST path style, BUCKET.HOST "
+    "virtual-hosted); repeatable. Signed S3 requests are recognised on any host (docs/s3.md) "
+    "[env OSSBOX_S3_DOMAIN].",
+)
+@click.option(
     "--workers",
     envvar="OSSBOX_WORKERS",
     default="auto",
@@ -130,6 +139,7 @@ def server(
     data_dir: Path,
     region: str,
     base_domains: tuple[str, ...],
+    s3_domains: tuple[str, ...],
     workers: str,
     access_log_flush_s: float,
     restore_delay_seconds: float,
@@ -156,6 +166,7 @@ def server(
             root_key_id=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_ID") or None,
             root_key_secret=os.environ.get("OSSBOX_ROOT_ACCESS_KEY_SECRET") or None,
             workers=_worker_count(workers),
+            s3_domains=tuple(d.lower().strip(".") for d in s3_domains if d),
             access_log_flush_s=access_log_flush_s,
             restore_delay_ms=int(restore_delay_seconds * 1000),
             lifecycle_interval_s=lifecycle_interval_seconds,

@@ -19,6 +19,7 @@ from typing import Any
 from ossbox.auth.authenticator import Authenticator
 from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
+from ossbox.auth.s3 import S3Authenticator
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.cli.delivery import start_delivery
@@ -28,6 +29,7 @@ from ossbox.core.clock import Clock, OffsetClock, SystemClock
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
+from ossbox.http.s3.app import S3Api
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
@@ -52,6 +54,8 @@ class ServerConfig:
     root_key_id: str | None
     root_key_secret: str | None
     workers: int = 1
+    # Hosts whose requests are always S3 (path style on the host itself, virtual-hosted below it).
+    s3_domains: tuple[str, ...] = ()
     access_log_flush_s: float = DEFAULT_FLUSH_INTERVAL_S
     # How long a RestoreObject takes before the object is readable (real OSS: minutes to hours).
     restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS
@@ -178,6 +182,14 @@ async def serve_worker(
         RpcApi(sts, resolve, cfg.base_domains),
         cfg.base_domains,
         access_logger,
+        s3=S3Api(
+            storage,
+            S3Authenticator(resolve, cfg.region),
+            authorizer,
+            (*cfg.s3_domains, *cfg.base_domains),
+            cfg.region,
+        ),
+        s3_domains=cfg.s3_domains,
     )
     tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
     projects = open_project_service(cfg.data_dir, meta, account_id, ROOT_OWNER_ID, cfg.region)

@@ -15,6 +15,8 @@ from ossbox.http import responses, traffic
 from ossbox.http.oss import HANDLERS, Call, access_logging, cors, referer, website
 from ossbox.http.oss.common import CallExtras
 from ossbox.http.rpc import RpcApi, is_rpc_request
+from ossbox.http.s3.app import S3Api, is_form_post, is_s3_request
+from ossbox.http.s3.post import is_s3_form
 from ossbox.http.server import ClientDisconnected, Request, Response
 from ossbox.meta.types import Bucket
 from ossbox.protocol import request as oss_request
@@ -36,8 +38,12 @@ class OssApp:
         rpc: RpcApi,
         base_domains: tuple[str, ...],
         access_logger: AccessLogger | None = None,
+        s3: S3Api | None = None,
+        s3_domains: tuple[str, ...] = (),
     ) -> None:
         self.rpc = rpc
+        self.s3 = s3
+        self.s3_domains = s3_domains
         self.storage = storage
         self.auth = authenticator
         self.authorizer = authorizer
@@ -54,6 +60,12 @@ class OssApp:
         if is_rpc_request(http):
             resp = await self.rpc(http, request_id)
             resp.headers += [("Date", self._dates.now()), ("x-acs-request-id", request_id)]
+            return resp
+        if self.s3 is not None and (
+            is_s3_request(http, self.s3_domains) or (is_form_post(http) and await is_s3_form(http.body))
+        ):
+            resp = await self.s3(http, request_id)
+            resp.headers += [("Server", "ossbox"), ("Date", self._dates.now())]
             return resp
         seen = _Seen()
         error_code = ""

@@ -138,6 +138,12 @@ class Body:
             await self._limiter.take(len(chunk))
         return chunk
 
+    def unread(self, chunks: list[bytes]) -> None:
+        """Put back chunks read ahead (a dispatcher that peeked at the start of the body), in order."""
+        for chunk in reversed(chunks):
+            self._chunks.appendleft(chunk)
+            self._size += len(chunk)
+
     async def read_all(self, limit: int) -> bytes:
         parts = []
         total = 0

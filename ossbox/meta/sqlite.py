@@ -102,9 +102,10 @@ _BUCKET_COLS = "name, owner_id, created_ms, region, acl, storage_class, versioni
 
 _OBJECT_COLS = (
     "bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, content_type, "
-    "headers, user_meta, extents, version_id, vseq, restore_ready_ms, restore_expiry_ms, restore_tier"
+    "headers, user_meta, extents, version_id, vseq, restore_ready_ms, restore_expiry_ms, restore_tier, "
+    "checksum, tagging"
 )
-_N_OBJECT_COLS = 18
+_N_OBJECT_COLS = 20
 # A row of object_versions: the object columns, then whether it is a delete marker and since when it is
 # noncurrent.
 _VERSION_COLS = _OBJECT_COLS + ", delete_marker, noncurrent_ms"
@@ -114,7 +115,9 @@ _LISTED_VERSION_COLS = (
     "restore_expiry_ms"
 )
 # Columns a version's owner may change in place (ACL, restore, storage class by lifecycle).
-_UPDATABLE = frozenset(["acl", "storage_class", "restore_ready_ms", "restore_expiry_ms", "restore_tier"])
+_UPDATABLE = frozenset(
+    ["acl", "storage_class", "restore_ready_ms", "restore_expiry_ms", "restore_tier", "tagging"]
+)
 
 
 # The body comes along only for an object made of one inline extent (ids start with "i-", see
@@ -126,13 +129,18 @@ _OBJECT_WITH_BODY = (
 )
 
 _UPLOAD_SELECT = (
-    "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta "
-    "FROM uploads "
+    "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
+    "checksum_algorithm, tagging FROM uploads "
 )
+_PART_COLS = "part_number, size, etag, crc64, mtime_ms, extents, checksum"
 
 
 def _upload_from_row(r: Sequence[Any]) -> Upload:
-    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]))
+    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]), r[9], r[10])
+
+
+def _part_from_row(r: Sequence[Any]) -> Part:
+    return Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5]), r[6])
 
 
 def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
@@ -154,6 +162,8 @@ def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
         r[13],  # version_id
         r[14],  # vseq
         None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
+        checksum=r[18],
+        tagging=r[19],
     )
 
 
@@ -185,6 +195,8 @@ def _object_values(o: ObjectMeta) -> tuple[Any, ...]:
         None if r is None else r.ready_ms,
         None if r is None else r.expiry_ms,
         None if r is None else r.tier,
+        o.checksum,
+        o.tagging,
     )
 
 
@@ -487,11 +499,11 @@ class SqliteMeta:
 
     def list_parts(self, upload_id: str, after_part: int = 0, limit: int = 10001) -> list[Part]:
         rows = self._read.execute(
-            "SELECT part_number, size, etag, crc64, mtime_ms, extents FROM parts "
+            f"SELECT {_PART_COLS} FROM parts "
             "WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
             (upload_id, after_part, limit),
         ).fetchall()
-        return [Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5])) for r in rows]
+        return [_part_from_row(r) for r in rows]
 
     def all_file_blob_ids(self) -> set[str]:
         """Ids of the blobs kept as files (what the blob store's startup sweep must keep)."""
@@ -708,6 +720,14 @@ class SqliteTxn:
         self._ref(o.extents, +1)
         return self._ref(_load_extents(old[0]), -1) if old else []
 
+    def set_object_tagging(self, bucket: str, key: str, tagging: str) -> bool:
+        return (
+            self.c.execute(
+                "UPDATE objects SET tagging = ? WHERE bucket = ? AND key = ?", (tagging, bucket, key)
+            ).rowcount
+            > 0
+        )
+
     # -- versions --
     def next_vseq(self) -> int:
         return int(
@@ -812,7 +832,8 @@ class SqliteTxn:
     # -- multipart --
     def insert_upload(self, u: Upload) -> None:
         self.c.execute(
-            "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, "
+            "headers, user_meta, checksum_algorithm, tagging) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 u.upload_id,
                 u.bucket,
@@ -823,6 +844,8 @@ class SqliteTxn:
                 u.content_type,
                 _dump(u.headers),
                 _dump(u.user_meta),
+                u.checksum_algorithm,
+                u.tagging,
             ),
         )
 
@@ -844,15 +867,16 @@ class SqliteTxn:
             "SELECT extents FROM parts WHERE upload_id = ? AND part_number = ?", (upload_id, p.part_number)
         ).fetchone()
         self.c.execute(
-            "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO parts ({_PART_COLS}, upload_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                upload_id,
                 p.part_number,
                 p.size,
                 p.etag,
                 _to_i64(p.crc64),
                 p.mtime_ms,
                 _dump_extents(p.extents),
+                p.checksum,
+                upload_id,
             ),
         )
         self._ref(p.extents, +1)
@@ -860,11 +884,9 @@ class SqliteTxn:
 
     def parts(self, upload_id: str) -> list[Part]:
         rows = self.c.execute(
-            "SELECT part_number, size, etag, crc64, mtime_ms, extents FROM parts "
-            "WHERE upload_id = ? ORDER BY part_number",
-            (upload_id,),
+            f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number", (upload_id,)
         ).fetchall()
-        return [Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5])) for r in rows]
+        return [_part_from_row(r) for r in rows]
 
     def delete_upload(self, upload_id: str) -> list[str]:
         """Remove an upload and its parts, dropping the parts' references."""

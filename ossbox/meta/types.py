@@ -68,6 +68,10 @@ class ObjectMeta:
     # Only for rows of object_versions: a delete marker, and when the version stopped being current.
     delete_marker: bool = False
     noncurrent_ms: int = 0
+    # S3's additional checksum, "<ALGORITHM>:<base64>" ('' when none was sent); see protocol/s3/checksums.py
+    checksum: str = ""
+    # Tags, URL-encoded "k1=v1&k2=v2" ('' for none)
+    tagging: str = ""
 
 
 @dataclass(slots=True)
@@ -111,6 +115,8 @@ class Upload:
     content_type: str
     headers: dict[str, str]
     user_meta: dict[str, str]
+    checksum_algorithm: str = ""  # "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" for S3 uploads that asked for one
+    tagging: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class Part:
     crc64: int
     mtime_ms: int
     extents: tuple[Extent, ...]
+    checksum: str = ""
 
 
 @dataclass(frozen=True)

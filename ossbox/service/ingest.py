@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Protocol
 
 from ossbox.blobs.local import BlobWriter, LocalBlobStore
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, new_inline_blob_id
@@ -32,6 +33,19 @@ _MAX_CHUNKS = 512
 ReadChunk = Callable[[], Awaitable[bytes]]
 
 
+class BodyDigest(Protocol):
+    """Further digests of a body that the dialect checks (S3's payload SHA-256 and x-amz-checksum-*).
+
+    `update` is called with every byte of the body, on a worker thread, in order; `finish` once the body
+    is complete and before anything is kept: it raises OSSError when a digest does not match and returns
+    the checksum to store with the object ('' for none).
+    """
+
+    def update(self, data: bytes) -> None: ...
+
+    def finish(self) -> str: ...
+
+
 @dataclass
 class Ingested:
     blob_id: str
@@ -39,6 +53,7 @@ class Ingested:
     md5: bytes
     crc64: int
     inline_data: bytes | None = None
+    checksum: str = ""
 
     @property
     def etag(self) -> str:
@@ -57,7 +72,9 @@ def _incomplete() -> OSSError:
     return OSSError(400, "IncompleteBody", "The request body is shorter or longer than its Content-Length.")
 
 
-async def _ingest_inline(read_chunk: ReadChunk, content_length: int, content_md5: str | None) -> Ingested:
+async def _ingest_inline(
+    read_chunk: ReadChunk, content_length: int, content_md5: str | None, extra: BodyDigest | None
+) -> Ingested:
     parts = []
     total = 0
     while chunk := await read_chunk():
@@ -71,7 +88,11 @@ async def _ingest_inline(read_chunk: ReadChunk, content_length: int, content_md5
     digest = hashlib.md5(data).digest()
     if content_md5 is not None:
         check_content_md5(content_md5, digest)
-    return Ingested(new_inline_blob_id(), len(data), digest, crc64(data, 0), data)
+    checksum = ""
+    if extra is not None:
+        extra.update(data)
+        checksum = extra.finish()
+    return Ingested(new_inline_blob_id(), len(data), digest, crc64(data, 0), data, checksum)
 
 
 class _Sink:
@@ -81,16 +102,34 @@ class _Sink:
     slowest stage (MD5, on one core) instead of the sum of the three. Slices must not change after `feed`.
     """
 
-    __slots__ = ("_executor", "_hashing", "_loop", "_writing", "crc", "md5", "writer")
+    __slots__ = (
+        "_executor",
+        "_extra",
+        "_extra_hashing",
+        "_hashing",
+        "_loop",
+        "_writing",
+        "crc",
+        "md5",
+        "writer",
+    )
 
-    def __init__(self, writer: BlobWriter, executor: Executor, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        writer: BlobWriter,
+        executor: Executor,
+        loop: asyncio.AbstractEventLoop,
+        extra: BodyDigest | None,
+    ) -> None:
         self.writer = writer
         self.md5 = hashlib.md5()
         self.crc = 0
         self._executor = executor
         self._loop = loop
+        self._extra = extra
         self._hashing: asyncio.Future[None] | None = None
         self._writing: asyncio.Future[None] | None = None
+        self._extra_hashing: asyncio.Future[None] | None = None
 
     def _hash(self, chunks: list[bytes]) -> None:
         md5, crc = self.md5, self.crc
@@ -99,24 +138,35 @@ class _Sink:
             crc = crc64(chunk, crc)
         self.crc = crc
 
+    def _hash_extra(self, chunks: list[bytes]) -> None:
+        assert self._extra is not None
+        for chunk in chunks:
+            self._extra.update(chunk)
+
     def update_here(self, chunks: list[bytes]) -> None:
         """Hash and write on the calling thread (small tails, where a thread hop costs more)."""
         self._hash(chunks)
+        if self._extra is not None:
+            self._hash_extra(chunks)
         self.writer.write_chunks(chunks)
 
     async def feed(self, chunks: list[bytes]) -> None:
         await self.drain()
         self._hashing = self._loop.run_in_executor(self._executor, self._hash, chunks)
         self._writing = self._loop.run_in_executor(self._executor, self.writer.write_chunks, chunks)
+        if self._extra is not None:
+            # A third thread: the dialect's digests (SHA-256 of a signed payload) run beside MD5.
+            self._extra_hashing = self._loop.run_in_executor(self._executor, self._hash_extra, chunks)
 
     async def drain(self) -> None:
         """Wait for the slice in flight; raises what its write or hashing raised."""
-        hashing, writing = self._hashing, self._writing
-        self._hashing = self._writing = None
+        hashing, writing, extra = self._hashing, self._writing, self._extra_hashing
+        self._hashing = self._writing = self._extra_hashing = None
         if hashing is None or writing is None:
             return
-        await asyncio.wait([hashing, writing])
-        for fut in (writing, hashing):
+        pending = [hashing, writing] if extra is None else [hashing, writing, extra]
+        await asyncio.wait(pending)
+        for fut in pending:
             error = None if fut.cancelled() else fut.exception()
             if error is not None:
                 raise error
@@ -130,15 +180,16 @@ async def ingest(
     content_length: int | None,
     content_md5: str | None,
     max_size: int,
+    extra: BodyDigest | None = None,
 ) -> Ingested:
     """Store the body as a durable temporary blob (or an inline one). On any failure nothing is kept."""
     if not blobs.has_room_for(content_length or 0):
         raise insufficient_storage()
     if content_length is not None and content_length <= min(INLINE_MAX_BYTES, max_size):
-        return await _ingest_inline(read_chunk, content_length, content_md5)
+        return await _ingest_inline(read_chunk, content_length, content_md5, extra)
     writer = blobs.create()
     loop = asyncio.get_running_loop()
-    sink = _Sink(writer, executor, loop)
+    sink = _Sink(writer, executor, loop, extra)
     try:
         # Chunks are collected, not concatenated: copying them into one buffer costs more than receiving.
         chunks: list[bytes] = []
@@ -167,8 +218,9 @@ async def ingest(
         digest = sink.md5.digest()
         if content_md5 is not None:
             check_content_md5(content_md5, digest)
+        checksum = extra.finish() if extra is not None else ""
         await loop.run_in_executor(executor, writer.sync)
-        return Ingested(writer.blob_id, writer.size, digest, sink.crc)
+        return Ingested(writer.blob_id, writer.size, digest, sink.crc, checksum=checksum)
     except BaseException as exc:
         # The worker threads may still be writing: let them finish before the file goes away.
         with contextlib.suppress(BaseException):

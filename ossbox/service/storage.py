@@ -22,9 +22,10 @@ from ossbox.core.versions import wire_version_id
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
 from ossbox.protocol.crc64 import crc64, crc64_combine
+from ossbox.protocol.s3 import checksums
 from ossbox.service import archive, versioning
 from ossbox.service.committer import Committer, Outcome
-from ossbox.service.ingest import Ingested, ReadChunk, ingest
+from ossbox.service.ingest import BodyDigest, Ingested, ReadChunk, ingest
 from ossbox.service.key_order import prefix_successor as _prefix_successor
 from ossbox.service.lifecycle import Rule, rules_from_json, rules_to_json, validate_rules
 from ossbox.service.version_listing import VersionListing, list_versions
@@ -49,6 +50,8 @@ class WriteAttrs:
     user_meta: dict[str, str] = field(default_factory=dict)
     acl: str = "default"
     storage_class: str | None = None
+    # URL-encoded tags ("k=v&k2=v2"); None: none for a new object, the source's for a copy
+    tagging: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,7 +309,12 @@ class Storage:
 
     # ------------------------------------------------------------ objects: write
     async def _ingest(
-        self, read_chunk: ReadChunk, content_length: int | None, content_md5: str | None, max_size: int
+        self,
+        read_chunk: ReadChunk,
+        content_length: int | None,
+        content_md5: str | None,
+        max_size: int,
+        digest: BodyDigest | None = None,
     ) -> Ingested:
         return await ingest(
             self.blobs,
@@ -315,6 +323,7 @@ class Storage:
             content_length=content_length,
             content_md5=content_md5,
             max_size=max_size,
+            extra=digest,
         )
 
     async def put_object(
@@ -326,8 +335,9 @@ class Storage:
         content_md5: str | None,
         attrs: WriteAttrs,
         forbid_overwrite: bool = False,
+        digest: BodyDigest | None = None,
     ) -> ObjectMeta:
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
         obj = ObjectMeta(
             bucket=bucket.name,
             key=key,
@@ -342,6 +352,8 @@ class Storage:
             headers=attrs.headers,
             user_meta=attrs.user_meta,
             extents=((data.blob_id, 0, data.size),) if data.size else (),
+            checksum=data.checksum,
+            tagging=attrs.tagging or "",
         )
         return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
 
@@ -406,6 +418,7 @@ class Storage:
                 crc64=crc64_combine(cur.crc64, data.crc64, data.size),
                 mtime_ms=now,
                 extents=cur.extents + new_extent,
+                checksum="",  # an S3 checksum covers the bytes it was sent with, not the appends
             )
             return Outcome(obj, txn.put_object(obj))
 
@@ -455,6 +468,7 @@ class Storage:
                     user_meta=attrs.user_meta,
                     acl=attrs.acl,
                     storage_class=attrs.storage_class or obj.storage_class,
+                    tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
                 )
             return Outcome((obj, src), versioning.install(txn, target, obj, now))
 
@@ -498,11 +512,27 @@ class Storage:
                 storage_class=attrs.storage_class or cur.storage_class,
                 mtime_ms=now,
                 restore=None,  # a copy: an archived object starts frozen again
+                tagging=cur.tagging if attrs.tagging is None else attrs.tagging,
             )
             if not row.versioning:
                 return Outcome(obj, txn.put_object(obj))
             obj = _fresh_version(obj)
             return Outcome(obj, versioning.install(txn, row, obj, now))
+
+        return await self.committer.commit(op)
+
+    async def set_object_tagging(
+        self, bucket: str, key: str, tagging: str, version_id: str | None = None
+    ) -> str:
+        """Replace the tags (URL-encoded, already validated; '' removes them) of the current version or
+        the one named; returns its (stored) version id."""
+        if version_id is not None:
+            check_version_id(version_id)
+
+        def op(txn: SqliteTxn) -> Outcome[str]:
+            o, current = self._existing_version(txn, bucket, key, version_id)
+            txn.update_version(o, current, tagging=tagging)
+            return Outcome(o.version_id, [])
 
         return await self.committer.commit(op)
 
@@ -701,7 +731,10 @@ class Storage:
                 batch = min(batch * 4, full_batch)
 
     # ------------------------------------------------------------ multipart
-    async def initiate_upload(self, bucket: Bucket, key: str, attrs: WriteAttrs) -> Upload:
+    async def initiate_upload(
+        self, bucket: Bucket, key: str, attrs: WriteAttrs, checksum_algorithm: str = ""
+    ) -> Upload:
+        """`checksum_algorithm`: "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" when parts must carry S3 checksums."""
         upload = Upload(
             upload_id=f"{time.time_ns():016X}{secrets.token_hex(8).upper()}",
             bucket=bucket.name,
@@ -712,6 +745,8 @@ class Storage:
             content_type=attrs.content_type,
             headers=attrs.headers,
             user_meta=attrs.user_meta,
+            checksum_algorithm=checksum_algorithm,
+            tagging=attrs.tagging or "",
         )
 
         def op(txn: SqliteTxn) -> Outcome[Upload]:
@@ -737,9 +772,10 @@ class Storage:
         read_chunk: ReadChunk,
         content_length: int | None,
         content_md5: str | None,
+        digest: BodyDigest | None = None,
     ) -> Part:
         self.upload(bucket, key, upload_id)
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE)
+        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
         part = Part(
             part_number,
             data.size,
@@ -747,6 +783,7 @@ class Storage:
             data.crc64,
             self.now_ms(),
             ((data.blob_id, 0, data.size),) if data.size else (),
+            data.checksum,
         )
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part), [data.new_blob])
 
@@ -772,8 +809,10 @@ class Storage:
         check: Callable[[ObjectMeta], None],
         src_version_id: str | None = None,
     ) -> Part:
-        """A part that references a range of another object's extents; CRC and ETag come from its bytes."""
-        self.upload(bucket, key, upload_id)
+        """A part that references a range of another object's extents; CRC and ETag come from its bytes
+        (and the S3 checksum, when the upload asked for one)."""
+        upload = self.upload(bucket, key, upload_id)
+        algorithm = upload.checksum_algorithm.partition(":")[0]
         if self.meta.get_bucket(src_bucket) is None:
             raise no_such_bucket(src_bucket)
         if src_version_id is None:
@@ -790,20 +829,23 @@ class Storage:
             raise OSSError(416, "InvalidRange", "The requested range cannot be satisfied.")
         length = end - start + 1 if src.size else 0
         extents = tuple(_slice_extents(src.extents, start, length))
-        md5, crc = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self._hash_extents, extents
+        md5, crc, checksum = await asyncio.get_running_loop().run_in_executor(
+            self.executor, self._hash_extents, extents, algorithm
         )
-        part = Part(part_number, length, md5.hex().upper(), crc, self.now_ms(), extents)
+        part = Part(part_number, length, md5.hex().upper(), crc, self.now_ms(), extents, checksum)
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part))
 
-    def _hash_extents(self, extents: Sequence[Extent]) -> tuple[bytes, int]:
+    def _hash_extents(self, extents: Sequence[Extent], algorithm: str = "") -> tuple[bytes, int, str]:
         md5 = hashlib.md5()
         crc = 0
+        extra = checksums.Checksum(algorithm) if algorithm else None
         for blob_id, offset, length in extents:
             for chunk in self._iter_extent(blob_id, offset, length):
                 md5.update(chunk)
                 crc = crc64(chunk, crc)
-        return md5.digest(), crc
+                if extra is not None:
+                    extra.update(chunk)
+        return md5.digest(), crc, checksums.stored(algorithm, extra.b64()) if extra else ""
 
     async def complete_upload(
         self,
@@ -813,8 +855,13 @@ class Storage:
         wanted: list[tuple[int, str]] | None,
         attrs_override: WriteAttrs | None = None,
         forbid_overwrite: bool = False,
+        wanted_checksums: dict[int, str] | None = None,
     ) -> ObjectMeta:
-        """Stitch parts into an object: metadata only, whatever the object's size."""
+        """Stitch parts into an object: metadata only, whatever the object's size.
+
+        `wanted_checksums`: part number -> the S3 checksum the client lists for it; each must be the
+        checksum the part was uploaded with.
+        """
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
@@ -836,7 +883,11 @@ class Storage:
                         )
                     previous = number
                     part = have.get(number)
-                    if part is None or part.etag != etag.strip('"').upper():
+                    if (
+                        part is None
+                        or part.etag != etag.strip('"').upper()
+                        or not _checksum_matches(part, (wanted_checksums or {}).get(number))
+                    ):
                         raise OSSError(
                             400,
                             "InvalidPart",
@@ -864,6 +915,7 @@ class Storage:
                 size += p.size
                 extents += p.extents
             a = attrs_override
+            checksum = _multipart_checksum(upload, chosen)
             obj = ObjectMeta(
                 bucket=bucket.name,
                 key=key,
@@ -878,6 +930,8 @@ class Storage:
                 headers=upload.headers,
                 user_meta=upload.user_meta,
                 extents=tuple(extents),
+                checksum=checksum,
+                tagging=upload.tagging,
             )
             dead = versioning.install(txn, row, obj, obj.mtime_ms)
             dead += txn.delete_upload(upload_id)
@@ -892,6 +946,27 @@ class Storage:
             return Outcome(None, txn.delete_upload(upload_id))
 
         await self.committer.commit(op)
+
+
+def _checksum_matches(part: Part, listed: str | None) -> bool:
+    """A checksum listed for a part in CompleteMultipartUpload must be the one the part carries."""
+    if listed is None:
+        return True
+    return part.checksum.partition(":")[2] == listed
+
+
+def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
+    """The object's S3 checksum from its parts', when the upload asked for one and every part has it."""
+    if not upload.checksum_algorithm or not parts:
+        return ""
+    algorithm, _, checksum_type = upload.checksum_algorithm.partition(":")
+    values = []
+    for p in parts:
+        alg, _, value = p.checksum.partition(":")
+        if alg != algorithm:
+            return ""  # a part written without it (through OSS, or a copy before the upload asked)
+        values.append((value, p.size))
+    return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
 
 
 def _would_overwrite(txn: SqliteTxn, bucket: Bucket, key: str) -> bool:
