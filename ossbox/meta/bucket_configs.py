@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 # Consulted on requests: cached for every bucket.
-HOT_CONFIGS = ("cors", "referer", "website", "logging", "cname")
+HOT_CONFIGS = ("cors", "referer", "website", "logging", "cname", "encryption")
 _LOADED = ""  # a key no bucket has: present once the hot configurations are loaded
 
 

@@ -68,6 +68,10 @@ class ObjectMeta:
     # Only for rows of object_versions: a delete marker, and when the version stopped being current.
     delete_marker: bool = False
     noncurrent_ms: int = 0
+    # How the data is encrypted at rest (ossbox/protocol/sse.py's stored form); "" when it is not.
+    sse: str = ""
+    # The key a Symlink points to; None for every other object type.
+    symlink_target: str | None = None
 
 
 @dataclass(slots=True)
@@ -111,6 +115,17 @@ class Upload:
     content_type: str
     headers: dict[str, str]
     user_meta: dict[str, str]
+    sse: str = ""  # what the object will be encrypted with (every part is written so)
+
+
+@dataclass(frozen=True)
+class BlobKey:
+    """The wrapped data key of an encrypted blob (see ossbox/service/encryption.py)."""
+
+    cipher: str
+    kek: str
+    wrapped: bytes
+    iv: bytes
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ A body whose Content-Length is at most INLINE_MAX_BYTES is kept in memory, hashe
 becomes an inline blob, made durable by the metadata commit itself. Larger bodies go to a file: they are
 coalesced into 1 MiB slices and handed to a worker thread, so the loop keeps receiving while hashlib
 (which releases the GIL) and the disk work.
+
+For an encrypted object, `new_key` makes the blob's data key: the writer thread encrypts each slice just
+before writing it (hashes are of the plaintext, as OSS's ETag and CRC-64 are), and an inline body is
+encrypted before it is handed to the committer.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.ciphers import CipherContext
+
 from ossbox.blobs.local import BlobWriter, LocalBlobStore
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, new_inline_blob_id
 from ossbox.core.errors import OSSError, insufficient_storage
+from ossbox.meta.types import BlobKey
 from ossbox.protocol.crc64 import crc64
 from ossbox.service.committer import NewBlob
+from ossbox.service.encryption import DataKey
 
 _SLICE = 1 << 20
 # Bodies up to this size are hashed and written on the event loop: a thread hop would cost more.
@@ -30,6 +38,8 @@ _HASH_ON_LOOP_LIMIT = 256 << 10
 _MAX_CHUNKS = 512
 
 ReadChunk = Callable[[], Awaitable[bytes]]
+# Given a new blob's id: its data key (encrypted objects only).
+NewKey = Callable[[str], DataKey]
 
 
 @dataclass
@@ -38,7 +48,8 @@ class Ingested:
     size: int
     md5: bytes
     crc64: int
-    inline_data: bytes | None = None
+    inline_data: bytes | None = None  # as stored (encrypted when `key` is set)
+    key: BlobKey | None = None
 
     @property
     def etag(self) -> str:
@@ -46,7 +57,7 @@ class Ingested:
 
     @property
     def new_blob(self) -> NewBlob:
-        return NewBlob(self.blob_id, self.size, self.inline_data)
+        return NewBlob(self.blob_id, self.size, self.inline_data, self.key)
 
 
 def _too_large() -> OSSError:
@@ -57,7 +68,9 @@ def _incomplete() -> OSSError:
     return OSSError(400, "IncompleteBody", "The request body is shorter or longer than its Content-Length.")
 
 
-async def _ingest_inline(read_chunk: ReadChunk, content_length: int, content_md5: str | None) -> Ingested:
+async def _ingest_inline(
+    read_chunk: ReadChunk, content_length: int, content_md5: str | None, new_key: NewKey | None
+) -> Ingested:
     parts = []
     total = 0
     while chunk := await read_chunk():
@@ -71,7 +84,11 @@ async def _ingest_inline(read_chunk: ReadChunk, content_length: int, content_md5
     digest = hashlib.md5(data).digest()
     if content_md5 is not None:
         check_content_md5(content_md5, digest)
-    return Ingested(new_inline_blob_id(), len(data), digest, crc64(data, 0), data)
+    blob_id = new_inline_blob_id()
+    if new_key is None:
+        return Ingested(blob_id, len(data), digest, crc64(data, 0), data)
+    key = new_key(blob_id)
+    return Ingested(blob_id, len(data), digest, crc64(data, 0), key.cipher.apply(0, data), key.record)
 
 
 class _Sink:
@@ -81,10 +98,19 @@ class _Sink:
     slowest stage (MD5, on one core) instead of the sum of the three. Slices must not change after `feed`.
     """
 
-    __slots__ = ("_executor", "_hashing", "_loop", "_writing", "crc", "md5", "writer")
+    __slots__ = ("_encrypt", "_executor", "_hashing", "_loop", "_writing", "crc", "md5", "writer")
 
-    def __init__(self, writer: BlobWriter, executor: Executor, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        writer: BlobWriter,
+        executor: Executor,
+        loop: asyncio.AbstractEventLoop,
+        encrypt: CipherContext | None = None,
+    ) -> None:
         self.writer = writer
+        # CTR keystream of the blob; slices reach _write one at a time and in order, so its position
+        # always matches the writer's.
+        self._encrypt = encrypt
         self.md5 = hashlib.md5()
         self.crc = 0
         self._executor = executor
@@ -99,15 +125,22 @@ class _Sink:
             crc = crc64(chunk, crc)
         self.crc = crc
 
+    def _write(self, chunks: list[bytes]) -> None:
+        encrypt = self._encrypt
+        if encrypt is None:
+            self.writer.write_chunks(chunks)
+        else:
+            self.writer.write_chunks([encrypt.update(c) for c in chunks])
+
     def update_here(self, chunks: list[bytes]) -> None:
         """Hash and write on the calling thread (small tails, where a thread hop costs more)."""
         self._hash(chunks)
-        self.writer.write_chunks(chunks)
+        self._write(chunks)
 
     async def feed(self, chunks: list[bytes]) -> None:
         await self.drain()
         self._hashing = self._loop.run_in_executor(self._executor, self._hash, chunks)
-        self._writing = self._loop.run_in_executor(self._executor, self.writer.write_chunks, chunks)
+        self._writing = self._loop.run_in_executor(self._executor, self._write, chunks)
 
     async def drain(self) -> None:
         """Wait for the slice in flight; raises what its write or hashing raised."""
@@ -130,15 +163,18 @@ async def ingest(
     content_length: int | None,
     content_md5: str | None,
     max_size: int,
+    new_key: NewKey | None = None,
 ) -> Ingested:
-    """Store the body as a durable temporary blob (or an inline one). On any failure nothing is kept."""
+    """Store the body as a durable temporary blob (or an inline one), encrypted when `new_key` is given.
+    On any failure nothing is kept."""
     if not blobs.has_room_for(content_length or 0):
         raise insufficient_storage()
     if content_length is not None and content_length <= min(INLINE_MAX_BYTES, max_size):
-        return await _ingest_inline(read_chunk, content_length, content_md5)
+        return await _ingest_inline(read_chunk, content_length, content_md5, new_key)
     writer = blobs.create()
+    key = new_key(writer.blob_id) if new_key is not None else None
     loop = asyncio.get_running_loop()
-    sink = _Sink(writer, executor, loop)
+    sink = _Sink(writer, executor, loop, key.cipher.at(0) if key is not None else None)
     try:
         # Chunks are collected, not concatenated: copying them into one buffer costs more than receiving.
         chunks: list[bytes] = []
@@ -168,7 +204,7 @@ async def ingest(
         if content_md5 is not None:
             check_content_md5(content_md5, digest)
         await loop.run_in_executor(executor, writer.sync)
-        return Ingested(writer.blob_id, writer.size, digest, sink.crc)
+        return Ingested(writer.blob_id, writer.size, digest, sink.crc, None, key.record if key else None)
     except BaseException as exc:
         # The worker threads may still be writing: let them finish before the file goes away.
         with contextlib.suppress(BaseException):
