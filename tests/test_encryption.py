@@ -289,6 +289,13 @@ def test_copies_across_states(srv: ServerProcess, bucket: oss2.Bucket) -> None:
     bucket.update_object_meta("plain", {"x-oss-meta-a": "b"})
     assert SSE not in bucket.head_object("plain").headers
     assert bucket.get_object("plain").read() == data
+    # A small (inline) object, both ways.
+    bucket.put_object("small", MARKER * 10, headers={SSE: "AES256"})
+    bucket.copy_object(name, "small", "small-plain")
+    assert bucket.get_object("small-plain").read() == MARKER * 10
+    bucket.copy_object(name, "small-plain", "small-sm4", headers={SSE: "SM4"})
+    assert bucket.get_object("small-sm4").read() == MARKER * 10
+    _assert_ciphertext_on_disk(data_dir, _blobs_of(data_dir, name, "small-sm4"))
     # Every blob the copies left unreferenced is gone, with its key.
     with sqlite3.connect(data_dir / "meta.sqlite3") as db:
         orphans = db.execute(

@@ -157,3 +157,19 @@ def test_v2_sdk(server: ServerProcess, b: oss2.Bucket) -> None:
     assert got.target == "dir/t.txt" and got.metadata == {"k": "v"}
     body = client.get_object(oss.GetObjectRequest(bucket=name, key="v2link"))
     assert body.body.read() == b"v2 data" and body.object_type == "Symlink"
+
+
+def test_archived_target(b: oss2.Bucket) -> None:
+    b.put_object("cold", b"frozen", headers={"x-oss-storage-class": "Archive"})
+    b.put_symlink("cold", "to-cold")
+    assert b.head_object("to-cold").content_length == 6  # HEAD works on a frozen object, so through a link
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        b.get_object("to-cold")
+    assert err.value.code == "InvalidObjectState"
+
+
+def test_encrypted_target(b: oss2.Bucket) -> None:
+    b.put_object("enc", b"x" * 100_000, headers={"x-oss-server-side-encryption": "AES256"})
+    b.put_symlink("enc", "to-enc")
+    got = b.get_object("to-enc", byte_range=(99_990, 99_999))
+    assert got.read() == b"x" * 10 and got.headers["x-oss-server-side-encryption"] == "AES256"

@@ -92,13 +92,15 @@ def _authorize_object_read(call: Call, o: ObjectMeta) -> None:
     call.check_object_read(call.bkt, o, call.grant)
 
 
-def _through_link(call: Call, link: ObjectMeta) -> ObjectMeta:
-    """GET/HEAD of a symlink: the target must be readable by the caller too (its policy and its ACL)."""
+def _through_link(call: Call, link: ObjectMeta, reading: bool) -> ObjectMeta:
+    """GET/HEAD of a symlink: the target must be readable by the caller too (its policy and its ACL), and
+    for a GET restored if it is archived."""
     target = call.storage.follow_symlink(link)
     assert link.symlink_target is not None
     grant = call.authorize(Access.OBJECT_READ, "oss:GetObject", call.bkt, link.symlink_target)
     call.check_object_read(call.bkt, target, grant)
-    call.storage.check_readable(target)
+    if reading:
+        call.storage.check_readable(target)
     return call.storage.symlink_view(link, target)
 
 
@@ -147,7 +149,7 @@ async def get_object(call: Call) -> Response:
         o, body = call.storage.head_with_body(bucket.name, call.key)
     _authorize_object_read(call, o)
     if o.object_type == SYMLINK:
-        o = _through_link(call, o)
+        o = _through_link(call, o, reading=True)
     elif o.storage_class in FROZEN_CLASSES:
         call.storage.check_readable(o)
     try:
@@ -175,7 +177,7 @@ async def head_object(call: Call) -> Response:
     o, _ = read_target(call, False)
     _authorize_object_read(call, o)
     if o.object_type == SYMLINK:
-        o = _through_link(call, o)
+        o = _through_link(call, o, reading=False)
     try:
         _check_conditions(call, o)
     except _NotModified:
