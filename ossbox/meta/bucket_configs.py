@@ -1,7 +1,7 @@
 """Bucket configurations in the metadata store: one document per (bucket, configuration name).
 
 Some configurations are consulted on the request path (CORS, referer, website, access logging, CNAME
-bindings): those are loaded for every bucket at once and cached until any process changes a configuration
+bindings, the default encryption rule that every write reads): those are loaded for every bucket at once and cached until any process changes a configuration
 or a bucket (see shared_state.py), so that a request to a bucket without any of them costs one dict lookup.
 The others (tagging) are read when asked for.
 """
