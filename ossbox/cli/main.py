@@ -132,6 +132,13 @@ def main() -> None:
     "`ossbox lifecycle run` runs one now [env OSSBOX_LIFECYCLE_INTERVAL_SECONDS].",
 )
 @click.option(
+    "--master-key-file",
+    envvar="OSSBOX_MASTER_KEY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The key that wraps encrypted objects' data keys; default DATA_DIR/master.key, created on the "
+    "first start. Keep a copy: encrypted objects cannot be read without it [env OSSBOX_MASTER_KEY_FILE].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -144,6 +151,7 @@ def server(
     access_log_flush_s: float,
     restore_delay_seconds: float,
     lifecycle_interval_seconds: float,
+    master_key_file: Path | None,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -171,6 +179,7 @@ def server(
             restore_delay_ms=int(restore_delay_seconds * 1000),
             lifecycle_interval_s=lifecycle_interval_seconds,
             test_clock=test_clock_requested(),
+            master_key_file=master_key_file.resolve() if master_key_file else None,
         )
     )
 

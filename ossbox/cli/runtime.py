@@ -33,8 +33,10 @@ from ossbox.http.s3.app import S3Api
 from ossbox.http.server import ServerState, serve
 from ossbox.meta.sqlite import SqliteMeta
 from ossbox.meta.types import AccessKey
+from ossbox.service import master_key
 from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
 from ossbox.service.committer import Committer
+from ossbox.service.encryption import KeyRing
 from ossbox.service.identities import new_key_pair
 from ossbox.service.lifecycle_runner import LifecycleRole, LifecycleRunner, run_periodically
 from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
@@ -63,6 +65,12 @@ class ServerConfig:
     lifecycle_interval_s: float = 300.0
     # OSSBOX_TEST_CLOCK=1: the storage clock honours the offset set by `ossbox test-clock`.
     test_clock: bool = False
+    # The master key of encryption at rest; None: <data_dir>/master.key.
+    master_key_file: Path | None = None
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.master_key_file or master_key.default_path(self.data_dir)
 
 
 def storage_clock(meta: SqliteMeta, test_clock: bool) -> Clock:
@@ -127,6 +135,13 @@ def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
         tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids())
         if tmp_removed or orphans:
             log.info("startup sweep removed %d temporary files and %d orphaned blobs", tmp_removed, orphans)
+        stale_keys = meta.write(lambda txn: txn.drop_orphan_blob_keys())
+        if stale_keys:
+            log.info("startup sweep removed %d data keys of deleted blobs", stale_keys)
+        try:
+            master_key.ensure(meta, cfg.master_key_path)
+        except master_key.MasterKeyError as exc:
+            raise SystemExit(f"ossbox: {exc}") from None
         return ensure_root_key(meta, cfg.root_key_id, cfg.root_key_secret)
     finally:
         meta.close()
@@ -154,6 +169,7 @@ async def serve_worker(
 ) -> None:
     """One serving process: its own metadata connections, committer and event loop, until SIGINT/SIGTERM."""
     meta = open_meta(cfg.data_dir)
+    key, default_kms_key = master_key.load(meta, cfg.master_key_path)
     blobs = LocalBlobStore(cfg.data_dir)
     committer = Committer(meta, blobs)
     clock = storage_clock(meta, cfg.test_clock)
@@ -164,7 +180,9 @@ async def serve_worker(
         cfg.region,
         clock=clock,
         restore_delay_ms=cfg.restore_delay_ms,
+        keyring=KeyRing(key, default_kms_key),
     )
+    del key
     account_id = meta.get_setting(ACCOUNT_ID_SETTING)
     assert account_id is not None, "prepare() stores the account id"
     ids = meta.identities

@@ -41,6 +41,7 @@ _EC: dict[str, str] = {
     "IncompleteBody": "0016-00000403",
     "RequestTimeout": "0016-00000404",
     "KeyTooLong": "0016-00000006",
+    "SymlinkTargetNotExist": "0026-00000012",
 }
 
 

@@ -26,6 +26,7 @@ from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityW
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.types import (
     AccessKey,
+    BlobKey,
     Bucket,
     BucketStat,
     Extent,
@@ -103,9 +104,9 @@ _BUCKET_COLS = "name, owner_id, created_ms, region, acl, storage_class, versioni
 _OBJECT_COLS = (
     "bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, content_type, "
     "headers, user_meta, extents, version_id, vseq, restore_ready_ms, restore_expiry_ms, restore_tier, "
-    "checksum, tagging"
+    "checksum, tagging, sse, symlink_target"
 )
-_N_OBJECT_COLS = 20
+_N_OBJECT_COLS = 22
 # A row of object_versions: the object columns, then whether it is a delete marker and since when it is
 # noncurrent.
 _VERSION_COLS = _OBJECT_COLS + ", delete_marker, noncurrent_ms"
@@ -128,15 +129,18 @@ _OBJECT_WITH_BODY = (
     "FROM objects WHERE bucket = ? AND key = ?"
 )
 
-_UPLOAD_SELECT = (
-    "SELECT upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
-    "checksum_algorithm, tagging FROM uploads "
+_UPLOAD_COLS = (
+    "upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
+    "checksum_algorithm, tagging, sse"
 )
+_UPLOAD_SELECT = f"SELECT {_UPLOAD_COLS} FROM uploads "
 _PART_COLS = "part_number, size, etag, crc64, mtime_ms, extents, checksum"
 
 
 def _upload_from_row(r: Sequence[Any]) -> Upload:
-    return Upload(r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]), r[9], r[10])
+    return Upload(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]), r[9], r[10], r[11]
+    )
 
 
 def _part_from_row(r: Sequence[Any]) -> Part:
@@ -164,6 +168,8 @@ def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
         None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
         checksum=r[18],
         tagging=r[19],
+        sse=r[20],
+        symlink_target=r[21],
     )
 
 
@@ -197,6 +203,8 @@ def _object_values(o: ObjectMeta) -> tuple[Any, ...]:
         None if r is None else r.tier,
         o.checksum,
         o.tagging,
+        o.sse,
+        o.symlink_target,
     )
 
 
@@ -520,6 +528,22 @@ class SqliteMeta:
                 self._extra_reads.append(conn)
         return conn
 
+    def blob_keys(self, blob_ids: Iterable[str]) -> dict[str, BlobKey]:
+        """The wrapped data keys of encrypted blobs; callable from any thread."""
+        ids = list(blob_ids)
+        marks = ",".join("?" * len(ids))
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT blob_id, cipher, kek, wrapped, iv FROM blob_keys WHERE blob_id IN ({marks})", ids
+            )
+            .fetchall()
+        )
+        return {r[0]: BlobKey(r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows}
+
+    def count_blob_keys(self) -> int:
+        return int(self._read.execute("SELECT COUNT(*) FROM blob_keys").fetchone()[0])
+
     def read_inline(self, blob_id: str, offset: int, length: int) -> bytes:
         """Bytes of an inline blob; callable from any thread."""
         row = (
@@ -666,15 +690,30 @@ class SqliteTxn:
         self.c.execute("DELETE FROM bucket_lifecycle WHERE bucket = ?", (bucket,))
 
     # -- blobs --
-    def add_blob(self, blob_id: str, size: int, data: bytes | None = None) -> None:
-        """Register a new blob with no references yet: a durable file, or `data` stored inline."""
+    def add_blob(
+        self, blob_id: str, size: int, data: bytes | None = None, key: BlobKey | None = None
+    ) -> None:
+        """Register a new blob with no references yet: a durable file, or `data` stored inline; `key` is
+        its wrapped data key when it is encrypted."""
         self.c.execute("INSERT INTO blobs VALUES (?, ?, 0)", (blob_id, size))
         if data is not None:
             self.c.execute("INSERT INTO blob_data VALUES (?, ?)", (blob_id, data))
+        if key is not None:
+            self.c.execute(
+                "INSERT INTO blob_keys VALUES (?, ?, ?, ?, ?)",
+                (blob_id, key.cipher, key.kek, key.wrapped, key.iv),
+            )
+
+    def drop_orphan_blob_keys(self) -> int:
+        """Keys whose blob row is gone (none should be: they are deleted together); run at start-up."""
+        return self.c.execute(
+            "DELETE FROM blob_keys WHERE blob_id NOT IN (SELECT blob_id FROM blobs)"
+        ).rowcount
 
     def _forget(self, blob_id: str) -> bool:
-        """Drop an unreferenced blob's row; True if it is a file the caller must delete."""
+        """Drop an unreferenced blob's row (and its key); True if it is a file the caller must delete."""
         self.c.execute("DELETE FROM blobs WHERE blob_id = ?", (blob_id,))
+        self.c.execute("DELETE FROM blob_keys WHERE blob_id = ?", (blob_id,))
         if is_inline_blob(blob_id):
             self.c.execute("DELETE FROM blob_data WHERE blob_id = ?", (blob_id,))
             self.freed_inline = True
@@ -691,6 +730,14 @@ class SqliteTxn:
                 if row is not None and row[0] <= 0 and self._forget(blob_id):
                     dead.append(blob_id)
         return dead
+
+    def blobs_exist(self, extents: Iterable[Extent]) -> bool:
+        """Whether every blob of `extents` is still stored (not freed since they were read)."""
+        ids = {e[0] for e in extents}
+        for blob_id in ids:
+            if self.c.execute("SELECT 1 FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone() is None:
+                return False
+        return True
 
     def drop_unreferenced(self, blob_ids: Iterable[str]) -> list[str]:
         """Forget blobs registered in this transaction that ended up with no reference; returns the
@@ -832,8 +879,7 @@ class SqliteTxn:
     # -- multipart --
     def insert_upload(self, u: Upload) -> None:
         self.c.execute(
-            "INSERT INTO uploads (upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, "
-            "headers, user_meta, checksum_algorithm, tagging) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 u.upload_id,
                 u.bucket,
@@ -846,6 +892,7 @@ class SqliteTxn:
                 _dump(u.user_meta),
                 u.checksum_algorithm,
                 u.tagging,
+                u.sse,
             ),
         )
 

@@ -72,6 +72,10 @@ class ObjectMeta:
     checksum: str = ""
     # Tags, URL-encoded "k1=v1&k2=v2" ('' for none)
     tagging: str = ""
+    # How the data is encrypted at rest (ossbox/protocol/sse.py's stored form); "" when it is not.
+    sse: str = ""
+    # The key a Symlink points to; None for every other object type.
+    symlink_target: str | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +121,17 @@ class Upload:
     user_meta: dict[str, str]
     checksum_algorithm: str = ""  # "<ALGORITHM>:<COMPOSITE|FULL_OBJECT>" for S3 uploads that asked for one
     tagging: str = ""
+    sse: str = ""  # what the object will be encrypted with (every part is written so)
+
+
+@dataclass(frozen=True)
+class BlobKey:
+    """The wrapped data key of an encrypted blob (see ossbox/service/encryption.py)."""
+
+    cipher: str
+    kek: str
+    wrapped: bytes
+    iv: bytes
 
 
 @dataclass(frozen=True)

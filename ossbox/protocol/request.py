@@ -97,6 +97,15 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "bucket", "lifecycle"): Route("GetBucketLifecycle", Access.BUCKET_OWNER),
     ("DELETE", "bucket", "lifecycle"): Route("DeleteBucketLifecycle", Access.BUCKET_OWNER),
     ("POST", "object", "restore"): Route("RestoreObject", Access.OBJECT_WRITE),
+    # Server-side encryption and symlinks.
+    ("PUT", "bucket", "encryption"): Route("PutBucketEncryption", Access.BUCKET_OWNER),
+    ("GET", "bucket", "encryption"): Route("GetBucketEncryption", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "encryption"): Route("DeleteBucketEncryption", Access.BUCKET_OWNER),
+    ("PUT", "object", "symlink"): Route("PutSymlink", Access.OBJECT_WRITE),
+    ("GET", "object", "symlink"): Route("GetSymlink", Access.OBJECT_READ),
+    # oss2's get_symlink adds `symlink` to the caller's params dict, which callers then reuse for DELETE
+    # (its own test suite does): OSS deletes the object.
+    ("DELETE", "object", "symlink"): Route("DeleteObject", Access.OBJECT_WRITE),
 }
 
 # Operations chosen by a further parameter: (method, level, sub-resource) -> {value of comp: operation}.
@@ -135,6 +144,8 @@ _ROUTING_SUBRESOURCES = (
     "versions",
     "lifecycle",
     "restore",
+    "encryption",
+    "symlink",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
@@ -143,8 +154,6 @@ _UNSUPPORTED = frozenset(
         "qos",
         "comp",
         "vod",
-        "symlink",
-        "encryption",
         "requestPayment",
         "qosInfo",
         "asyncFetch",

@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.core.errors import insufficient_storage
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
+from ossbox.meta.types import BlobKey
 
 log = logging.getLogger("ossbox.commit")
 
@@ -40,11 +41,13 @@ class Outcome(Generic[T]):
 
 @dataclass(frozen=True)
 class NewBlob:
-    """A blob written for this operation: a synced temporary file, or `data` to store inline."""
+    """A blob written for this operation: a synced temporary file, or `data` to store inline (as stored:
+    ciphertext when the blob is encrypted)."""
 
     blob_id: str
     size: int
     data: bytes | None = None
+    key: BlobKey | None = None  # its wrapped data key, when it is encrypted
 
 
 def _files(blobs: Sequence[NewBlob]) -> list[str]:
@@ -142,7 +145,7 @@ class Committer:
     def _wrap(job: _Job) -> Callable[[SqliteTxn], Outcome[Any]]:
         def run(txn: SqliteTxn) -> Outcome[Any]:
             for blob in job.new_blobs:
-                txn.add_blob(blob.blob_id, blob.size, blob.data)
+                txn.add_blob(blob.blob_id, blob.size, blob.data, blob.key)
             outcome = job.op(txn)
             outcome.dead_blobs += txn.drop_unreferenced(b.blob_id for b in job.new_blobs)
             return outcome

@@ -4,6 +4,10 @@ A body whose Content-Length is at most INLINE_MAX_BYTES is kept in memory, hashe
 becomes an inline blob, made durable by the metadata commit itself. Larger bodies go to a file: they are
 coalesced into 1 MiB slices and handed to a worker thread, so the loop keeps receiving while hashlib
 (which releases the GIL) and the disk work.
+
+For an encrypted object, `new_key` makes the blob's data key: the writer thread encrypts each slice just
+before writing it (hashes are of the plaintext, as OSS's ETag and CRC-64 are), and an inline body is
+encrypted before it is handed to the committer.
 """
 
 from __future__ import annotations
@@ -18,11 +22,15 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptography.hazmat.primitives.ciphers import CipherContext
+
 from ossbox.blobs.local import BlobWriter, LocalBlobStore
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, new_inline_blob_id
 from ossbox.core.errors import OSSError, insufficient_storage
+from ossbox.meta.types import BlobKey
 from ossbox.protocol.crc64 import crc64
 from ossbox.service.committer import NewBlob
+from ossbox.service.encryption import DataKey
 
 _SLICE = 1 << 20
 # Bodies up to this size are hashed and written on the event loop: a thread hop would cost more.
@@ -31,6 +39,8 @@ _HASH_ON_LOOP_LIMIT = 256 << 10
 _MAX_CHUNKS = 512
 
 ReadChunk = Callable[[], Awaitable[bytes]]
+# Given a new blob's id: its data key (encrypted objects only).
+NewKey = Callable[[str], DataKey]
 
 
 class BodyDigest(Protocol):
@@ -52,7 +62,8 @@ class Ingested:
     size: int
     md5: bytes
     crc64: int
-    inline_data: bytes | None = None
+    inline_data: bytes | None = None  # as stored (encrypted when `key` is set)
+    key: BlobKey | None = None
     checksum: str = ""
 
     @property
@@ -61,7 +72,7 @@ class Ingested:
 
     @property
     def new_blob(self) -> NewBlob:
-        return NewBlob(self.blob_id, self.size, self.inline_data)
+        return NewBlob(self.blob_id, self.size, self.inline_data, self.key)
 
 
 def _too_large() -> OSSError:
@@ -73,7 +84,11 @@ def _incomplete() -> OSSError:
 
 
 async def _ingest_inline(
-    read_chunk: ReadChunk, content_length: int, content_md5: str | None, extra: BodyDigest | None
+    read_chunk: ReadChunk,
+    content_length: int,
+    content_md5: str | None,
+    extra: BodyDigest | None,
+    new_key: NewKey | None,
 ) -> Ingested:
     parts = []
     total = 0
@@ -92,7 +107,12 @@ async def _ingest_inline(
     if extra is not None:
         extra.update(data)
         checksum = extra.finish()
-    return Ingested(new_inline_blob_id(), len(data), digest, crc64(data, 0), data, checksum)
+    blob_id = new_inline_blob_id()
+    if new_key is None:
+        return Ingested(blob_id, len(data), digest, crc64(data, 0), data, checksum=checksum)
+    key = new_key(blob_id)
+    stored = key.cipher.apply(0, data)
+    return Ingested(blob_id, len(data), digest, crc64(data, 0), stored, key.record, checksum)
 
 
 class _Sink:
@@ -103,6 +123,7 @@ class _Sink:
     """
 
     __slots__ = (
+        "_encrypt",
         "_executor",
         "_extra",
         "_extra_hashing",
@@ -120,8 +141,12 @@ class _Sink:
         executor: Executor,
         loop: asyncio.AbstractEventLoop,
         extra: BodyDigest | None,
+        encrypt: CipherContext | None = None,
     ) -> None:
         self.writer = writer
+        # CTR keystream of the blob; slices reach _write one at a time and in order, so its position
+        # always matches the writer's.
+        self._encrypt = encrypt
         self.md5 = hashlib.md5()
         self.crc = 0
         self._executor = executor
@@ -143,17 +168,24 @@ class _Sink:
         for chunk in chunks:
             self._extra.update(chunk)
 
+    def _write(self, chunks: list[bytes]) -> None:
+        encrypt = self._encrypt
+        if encrypt is None:
+            self.writer.write_chunks(chunks)
+        else:
+            self.writer.write_chunks([encrypt.update(c) for c in chunks])
+
     def update_here(self, chunks: list[bytes]) -> None:
         """Hash and write on the calling thread (small tails, where a thread hop costs more)."""
         self._hash(chunks)
+        self._write(chunks)
         if self._extra is not None:
             self._hash_extra(chunks)
-        self.writer.write_chunks(chunks)
 
     async def feed(self, chunks: list[bytes]) -> None:
         await self.drain()
         self._hashing = self._loop.run_in_executor(self._executor, self._hash, chunks)
-        self._writing = self._loop.run_in_executor(self._executor, self.writer.write_chunks, chunks)
+        self._writing = self._loop.run_in_executor(self._executor, self._write, chunks)
         if self._extra is not None:
             # A third thread: the dialect's digests (SHA-256 of a signed payload) run beside MD5.
             self._extra_hashing = self._loop.run_in_executor(self._executor, self._hash_extra, chunks)
@@ -181,15 +213,18 @@ async def ingest(
     content_md5: str | None,
     max_size: int,
     extra: BodyDigest | None = None,
+    new_key: NewKey | None = None,
 ) -> Ingested:
-    """Store the body as a durable temporary blob (or an inline one). On any failure nothing is kept."""
+    """Store the body as a durable temporary blob (or an inline one), encrypted when `new_key` is given.
+    On any failure nothing is kept."""
     if not blobs.has_room_for(content_length or 0):
         raise insufficient_storage()
     if content_length is not None and content_length <= min(INLINE_MAX_BYTES, max_size):
-        return await _ingest_inline(read_chunk, content_length, content_md5, extra)
+        return await _ingest_inline(read_chunk, content_length, content_md5, extra, new_key)
     writer = blobs.create()
+    key = new_key(writer.blob_id) if new_key is not None else None
     loop = asyncio.get_running_loop()
-    sink = _Sink(writer, executor, loop, extra)
+    sink = _Sink(writer, executor, loop, extra, key.cipher.at(0) if key is not None else None)
     try:
         # Chunks are collected, not concatenated: copying them into one buffer costs more than receiving.
         chunks: list[bytes] = []
@@ -220,7 +255,8 @@ async def ingest(
             check_content_md5(content_md5, digest)
         checksum = extra.finish() if extra is not None else ""
         await loop.run_in_executor(executor, writer.sync)
-        return Ingested(writer.blob_id, writer.size, digest, sink.crc, checksum=checksum)
+        record = key.record if key else None
+        return Ingested(writer.blob_id, writer.size, digest, sink.crc, None, record, checksum)
     except BaseException as exc:
         # The worker threads may still be writing: let them finish before the file goes away.
         with contextlib.suppress(BaseException):

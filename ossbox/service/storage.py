@@ -10,9 +10,10 @@ import asyncio
 import hashlib
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.core.blob_ids import is_inline_blob
@@ -21,11 +22,13 @@ from ossbox.core.errors import OSSError, invalid_argument, no_such_bucket, no_su
 from ossbox.core.versions import wire_version_id
 from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
+from ossbox.protocol import sse
 from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
-from ossbox.service import archive, versioning
-from ossbox.service.committer import Committer, Outcome
-from ossbox.service.ingest import BodyDigest, Ingested, ReadChunk, ingest
+from ossbox.service import archive, symlinks, versioning
+from ossbox.service.committer import Committer, NewBlob, Outcome
+from ossbox.service.encryption import BlobCipher, BlobKeyError, KeyRing
+from ossbox.service.ingest import BodyDigest, Ingested, NewKey, ReadChunk, ingest
 from ossbox.service.key_order import prefix_successor as _prefix_successor
 from ossbox.service.lifecycle import Rule, rules_from_json, rules_to_json, validate_rules
 from ossbox.service.version_listing import VersionListing, list_versions
@@ -39,6 +42,10 @@ MAX_BUCKETS = 100
 # Rows fetched right after a listing skips a common prefix (the batch then grows while keys keep coming).
 _AFTER_SEEK_BATCH = 4
 DEFAULT_RESTORE_DELAY_MS = 5_000
+# A copy that must re-encrypt its source is retried this often when the source changes meanwhile.
+_REWRITE_ATTEMPTS = 3
+# The bucket configuration holding the default encryption rule (a spec in sse's stored form).
+ENCRYPTION_CONFIG = "encryption"
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,8 @@ class WriteAttrs:
     storage_class: str | None = None
     # URL-encoded tags ("k=v&k2=v2"); None: none for a new object, the source's for a copy
     tagging: str | None = None
+    # The encryption the request asks for; None: the bucket's default rule (if any) decides.
+    sse: sse.SseSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +89,11 @@ class Storage:
         region: str,
         clock: Clock | None = None,
         restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS,
+        keyring: KeyRing | None = None,
     ) -> None:
         self.meta = meta
+        # None in tools that never touch object data (`ossbox lifecycle run`).
+        self._keyring = keyring
         self.blobs = blobs
         self.committer = committer
         self.region = region
@@ -102,7 +114,11 @@ class Storage:
             raise no_such_bucket(name)
         return b
 
-    async def create_bucket(self, owner_id: str, name: str, acl: str, storage_class: str) -> None:
+    async def create_bucket(
+        self, owner_id: str, name: str, acl: str, storage_class: str, encryption: str | None = None
+    ) -> None:
+        """`encryption`: the default encryption rule to start with (sse's stored form)."""
+
         def op(txn: SqliteTxn) -> Outcome[None]:
             existing = txn.get_bucket(name)
             if existing is not None:
@@ -123,6 +139,8 @@ class Storage:
                     400, "TooManyBuckets", "You have attempted to create more buckets than allowed."
                 )
             txn.insert_bucket(Bucket(name, owner_id, self.now_ms(), self.region, acl, storage_class))
+            if encryption is not None:
+                txn.configs.put(name, ENCRYPTION_CONFIG, encryption)
             return Outcome(None, [])
 
         await self.committer.commit(op)
@@ -229,6 +247,8 @@ class Storage:
         o, body = self.meta.get_object_with_body(bucket, key)
         if o is None:
             raise self._missing(bucket, key, versioned)
+        if body is not None and o.sse:
+            body = self._ciphers(o)[o.extents[0][0]].apply(0, body)
         return o, body
 
     def _missing(self, bucket: str, key: str, versioned: bool) -> OSSError:
@@ -263,11 +283,48 @@ class Storage:
         if o.storage_class in archive.FROZEN_CLASSES:
             archive.check_readable(o.storage_class, o.restore, self.now_ms())
 
-    async def read(self, extents: Sequence[Extent], start: int, length: int) -> AsyncIterator[bytes]:
-        """The bytes [start, start+length) of an object made of `extents`, in chunks."""
+    # ------------------------------------------------------------ encryption
+    @property
+    def keyring(self) -> KeyRing:
+        if self._keyring is None:
+            raise RuntimeError("this process was started without the master key")
+        return self._keyring
+
+    def bucket_default_sse(self, bucket: str) -> sse.SseSpec | None:
+        """The bucket's default encryption rule (cached with the other request-path configurations)."""
+        hot = self.meta.bucket_configs.hot(bucket)
+        document = hot.get(ENCRYPTION_CONFIG) if hot is not None else None
+        return None if document is None else sse.decode(document)
+
+    def new_object_sse(self, bucket: str, requested: sse.SseSpec | None) -> str:
+        """The stored encryption of a new object: what the request asks for, else the bucket's default."""
+        chosen = requested if requested is not None else self.bucket_default_sse(bucket)
+        return "" if chosen is None else self.keyring.stored(chosen)
+
+    def _new_key(self, stored_sse: str) -> NewKey | None:
+        if not stored_sse:
+            return None
+        keyring = self.keyring
+        return lambda blob_id: keyring.new_data_key(blob_id, stored_sse)
+
+    def _ciphers(self, o: ObjectMeta) -> dict[str, BlobCipher]:
+        """The data keys of an encrypted object's blobs (an empty dict for a plain one)."""
+        if not o.sse or not o.extents:
+            return {}
+        ids = {e[0] for e in o.extents}
+        records = self.meta.blob_keys(ids)
+        if len(records) != len(ids):
+            raise BlobKeyError(f"object {o.bucket}/{o.key}: the data key of a blob is missing")
+        keyring = self.keyring
+        return {blob_id: keyring.open(blob_id, record) for blob_id, record in records.items()}
+
+    # ------------------------------------------------------------ objects: read data
+    async def read(self, o: ObjectMeta, start: int, length: int) -> AsyncGenerator[bytes, None]:
+        """The bytes [start, start+length) of `o` (decrypted), in chunks."""
+        ciphers = self._ciphers(o)
         pos = 0
         remaining = length
-        for blob_id, offset, ext_len in extents:
+        for blob_id, offset, ext_len in o.extents:
             if remaining <= 0:
                 break
             if pos + ext_len <= start:
@@ -275,26 +332,32 @@ class Storage:
                 continue
             skip = max(0, start - pos)
             take = min(ext_len - skip, remaining)
-            for chunk in self._iter_extent(blob_id, offset + skip, take):
+            for chunk in self._iter_extent(blob_id, offset + skip, take, ciphers.get(blob_id)):
                 yield chunk
             remaining -= take
             pos += ext_len
 
-    def _iter_extent(self, blob_id: str, offset: int, length: int) -> Iterator[bytes]:
+    def _iter_extent(
+        self, blob_id: str, offset: int, length: int, cipher: BlobCipher | None = None
+    ) -> Iterator[bytes]:
         if is_inline_blob(blob_id):
-            return iter((self.meta.read_inline(blob_id, offset, length),))
-        return self.blobs.iter_range(blob_id, offset, length)
+            return iter((self._read_range(blob_id, offset, length, cipher),))
+        chunks = self.blobs.iter_range(blob_id, offset, length)
+        return chunks if cipher is None else _decrypted(chunks, cipher, offset)
 
-    def _read_range(self, blob_id: str, offset: int, length: int) -> bytes:
+    def _read_range(self, blob_id: str, offset: int, length: int, cipher: BlobCipher | None = None) -> bytes:
         if is_inline_blob(blob_id):
-            return self.meta.read_inline(blob_id, offset, length)
-        return self.blobs.read_range(blob_id, offset, length)
+            data = self.meta.read_inline(blob_id, offset, length)
+        else:
+            data = self.blobs.read_range(blob_id, offset, length)
+        return data if cipher is None else cipher.apply(offset, data)
 
-    def read_small(self, extents: Sequence[Extent], start: int, length: int) -> bytes:
+    def read_small(self, o: ObjectMeta, start: int, length: int) -> bytes:
+        ciphers = self._ciphers(o)
         parts = []
         pos = 0
         remaining = length
-        for blob_id, offset, ext_len in extents:
+        for blob_id, offset, ext_len in o.extents:
             if remaining <= 0:
                 break
             if pos + ext_len <= start:
@@ -302,7 +365,7 @@ class Storage:
                 continue
             skip = max(0, start - pos)
             take = min(ext_len - skip, remaining)
-            parts.append(self._read_range(blob_id, offset + skip, take))
+            parts.append(self._read_range(blob_id, offset + skip, take, ciphers.get(blob_id)))
             remaining -= take
             pos += ext_len
         return b"".join(parts)
@@ -315,6 +378,7 @@ class Storage:
         content_md5: str | None,
         max_size: int,
         digest: BodyDigest | None = None,
+        stored_sse: str = "",
     ) -> Ingested:
         return await ingest(
             self.blobs,
@@ -324,6 +388,7 @@ class Storage:
             content_md5=content_md5,
             max_size=max_size,
             extra=digest,
+            new_key=self._new_key(stored_sse),
         )
 
     async def put_object(
@@ -337,7 +402,10 @@ class Storage:
         forbid_overwrite: bool = False,
         digest: BodyDigest | None = None,
     ) -> ObjectMeta:
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
+        stored_sse = self.new_object_sse(bucket.name, attrs.sse)
+        data = await self._ingest(
+            read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest, stored_sse
+        )
         obj = ObjectMeta(
             bucket=bucket.name,
             key=key,
@@ -354,6 +422,7 @@ class Storage:
             extents=((data.blob_id, 0, data.size),) if data.size else (),
             checksum=data.checksum,
             tagging=attrs.tagging or "",
+            sse=stored_sse,
         )
         return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
 
@@ -380,7 +449,11 @@ class Storage:
     ) -> ObjectMeta:
         current = self.meta.get_object(bucket.name, key)
         _check_append(current, position)
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_APPEND_SIZE)
+        # The first append chooses the encryption; later appends are written the way the object is.
+        stored_sse = current.sse if current is not None else self.new_object_sse(bucket.name, attrs.sse)
+        data = await self._ingest(
+            read_chunk, content_length, content_md5, MAX_APPEND_SIZE, stored_sse=stored_sse
+        )
 
         def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
@@ -388,6 +461,9 @@ class Storage:
                 raise no_such_bucket(bucket.name)
             cur = txn.get_object(bucket.name, key)
             _check_append(cur, position)
+            if cur is not None and cur.sse != stored_sse:
+                # Replaced by a differently encrypted object of the same length since the check above.
+                raise OSSError(409, "ObjectNotAppendable", "The object changed while the append was sent.")
             new_extent = ((data.blob_id, 0, data.size),) if data.size else ()
             now = self.now_ms()
             if cur is None:
@@ -405,6 +481,7 @@ class Storage:
                     headers=attrs.headers,
                     user_meta=attrs.user_meta,
                     extents=new_extent,
+                    sse=stored_sse,
                 )
                 # The first append creates a version; later ones extend it in place (OSS keeps no
                 # version per append).
@@ -434,53 +511,100 @@ class Storage:
         check: Callable[[ObjectMeta], None],
         forbid_overwrite: bool = False,
         src_version_id: str | None = None,
+        dst_sse: sse.SseSpec | None = None,
     ) -> tuple[ObjectMeta, ObjectMeta]:
-        """Copy by reference: the new object shares the source's blobs. `attrs` None keeps the source's.
+        """Copy by reference: the new object shares the source's blobs, unless it is to be encrypted
+        differently from the source (`dst_sse`, else the destination bucket's default), in which case the
+        data is rewritten in the destination's state. `attrs` None keeps the source's metadata.
         Returns the new object and the source version it was copied from."""
         if src_version_id is not None:
             check_version_id(src_version_id)
-
-        def op(txn: SqliteTxn) -> Outcome[tuple[ObjectMeta, ObjectMeta]]:
-            if txn.get_bucket(src_bucket) is None:
-                raise no_such_bucket(src_bucket)
-            target = txn.get_bucket(dst.name)
-            if target is None:
-                raise no_such_bucket(dst.name)
-            src = self._copy_source(txn, src_bucket, src_key, src_version_id)
-            check(src)
-            self.check_readable(src)
-            if forbid_overwrite and _would_overwrite(txn, target, dst_key):
-                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
-            now = self.now_ms()
-            obj = _fresh_version(
-                src,
-                bucket=dst.name,
-                key=dst_key,
-                mtime_ms=now,
-                object_type="Normal" if src.object_type == "Appendable" else src.object_type,
-                acl="default",
+        stored_sse = self.new_object_sse(dst.name, dst_sse)
+        for _ in range(_REWRITE_ATTEMPTS):
+            snapshot, rewritten = await self._rewrite_if_needed(
+                lambda: self._copy_source(self.meta, src_bucket, src_key, src_version_id), stored_sse, check
             )
-            if attrs is not None:
-                obj = replace(
-                    obj,
-                    content_type=attrs.content_type,
-                    headers=attrs.headers,
-                    user_meta=attrs.user_meta,
-                    acl=attrs.acl,
-                    storage_class=attrs.storage_class or obj.storage_class,
-                    tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
+
+            def op(
+                txn: SqliteTxn,
+                snapshot: ObjectMeta | None = snapshot,
+                rewritten: _Rewritten | None = rewritten,
+            ) -> Outcome[tuple[ObjectMeta, ObjectMeta]]:
+                if txn.get_bucket(src_bucket) is None:
+                    raise no_such_bucket(src_bucket)
+                target = txn.get_bucket(dst.name)
+                if target is None:
+                    raise no_such_bucket(dst.name)
+                src = self._copy_source(txn, src_bucket, src_key, src_version_id)
+                _check_snapshot(src, snapshot, stored_sse)
+                check(src)
+                self.check_readable(src)
+                if forbid_overwrite and _would_overwrite(txn, target, dst_key):
+                    raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+                now = self.now_ms()
+                obj = _fresh_version(
+                    src,
+                    bucket=dst.name,
+                    key=dst_key,
+                    mtime_ms=now,
+                    object_type="Normal" if src.object_type == "Appendable" else src.object_type,
+                    acl="default",
+                    sse="" if src.object_type == SYMLINK else stored_sse,
+                    extents=src.extents if rewritten is None else rewritten.extents,
                 )
-            return Outcome((obj, src), versioning.install(txn, target, obj, now))
+                if attrs is not None:
+                    obj = replace(
+                        obj,
+                        content_type=attrs.content_type,
+                        headers=attrs.headers,
+                        user_meta=attrs.user_meta,
+                        acl=attrs.acl,
+                        storage_class=attrs.storage_class or obj.storage_class,
+                        tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
+                    )
+                return Outcome((obj, src), versioning.install(txn, target, obj, now))
 
-        return await self.committer.commit(op)
+            try:
+                return await self.committer.commit(op, rewritten.new_blobs if rewritten else ())
+            except _SourceChanged:
+                continue
+        raise _conflict()
 
-    def _copy_source(self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None) -> ObjectMeta:
+    async def _rewrite_if_needed(
+        self, peek: Callable[[], ObjectMeta], stored_sse: str, check: Callable[[ObjectMeta], None]
+    ) -> tuple[ObjectMeta | None, _Rewritten | None]:
+        """For a copy into another encryption state: the source as read now and its data rewritten in
+        `stored_sse` (the commit then checks that the source is still that version). (None, None) when
+        the copy can share the source's blobs."""
+        src = peek()
+        if not _needs_rewrite(src, stored_sse):
+            return None, None
+        check(src)
+        self.check_readable(src)
+        data = await self._rewrite(src, 0, src.size, stored_sse)
+        return src, _Rewritten(((data.blob_id, 0, data.size),), [data.new_blob])
+
+    async def _rewrite(self, src: ObjectMeta, start: int, length: int, stored_sse: str) -> Ingested:
+        """Bytes [start, start+length) of `src`, decrypted and stored again as a new blob in `stored_sse`."""
+        chunks = self.read(src, start, length)
+
+        async def read_chunk() -> bytes:
+            return await anext(chunks, b"")
+
+        try:
+            return await self._ingest(read_chunk, length, None, max(length, 1), stored_sse=stored_sse)
+        finally:
+            await chunks.aclose()
+
+    def _copy_source(
+        self, reader: _VersionReader, bucket: str, key: str, version_id: str | None
+    ) -> ObjectMeta:
         if version_id is None:
-            src = txn.get_object(bucket, key)
+            src = reader.get_object(bucket, key)
             if src is None:
                 raise no_such_key(key)
             return src
-        found = txn.find_version(bucket, key, version_id)
+        found = reader.find_version(bucket, key, version_id)
         if found is None:
             raise no_such_version(version_id)
         if found[0].delete_marker:
@@ -491,35 +615,94 @@ class Storage:
             )
         return found[0]
 
-    async def update_meta(self, bucket: str, key: str, attrs: WriteAttrs, keep_acl: bool) -> ObjectMeta:
-        """Copy onto itself with REPLACE: only metadata changes (in a versioned bucket, as a new version)."""
+    async def update_meta(
+        self, bucket: str, key: str, attrs: WriteAttrs, keep_acl: bool, dst_sse: sse.SseSpec | None = None
+    ) -> ObjectMeta:
+        """Copy onto itself with REPLACE: only metadata changes (in a versioned bucket, as a new version),
+        unless the object is to be encrypted differently (`dst_sse`, else the bucket's default): then its
+        data is rewritten in the new state."""
+        stored_sse = self.new_object_sse(bucket, dst_sse)
 
-        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
-            row = txn.get_bucket(bucket)
-            if row is None:
-                raise no_such_bucket(bucket)
-            cur = txn.get_object(bucket, key)
+        def current() -> ObjectMeta:
+            cur = self.meta.get_object(bucket, key)
             if cur is None:
                 raise no_such_key(key)
-            self.check_readable(cur)
-            now = self.now_ms()
-            obj = replace(
-                cur,
-                content_type=attrs.content_type,
-                headers=attrs.headers,
-                user_meta=attrs.user_meta,
-                acl=cur.acl if keep_acl else attrs.acl,
-                storage_class=attrs.storage_class or cur.storage_class,
-                mtime_ms=now,
-                restore=None,  # a copy: an archived object starts frozen again
-                tagging=cur.tagging if attrs.tagging is None else attrs.tagging,
-            )
-            if not row.versioning:
-                return Outcome(obj, txn.put_object(obj))
-            obj = _fresh_version(obj)
-            return Outcome(obj, versioning.install(txn, row, obj, now))
+            return cur
 
-        return await self.committer.commit(op)
+        for _ in range(_REWRITE_ATTEMPTS):
+            snapshot, rewritten = await self._rewrite_if_needed(current, stored_sse, lambda _o: None)
+
+            def op(
+                txn: SqliteTxn,
+                snapshot: ObjectMeta | None = snapshot,
+                rewritten: _Rewritten | None = rewritten,
+            ) -> Outcome[ObjectMeta]:
+                row = txn.get_bucket(bucket)
+                if row is None:
+                    raise no_such_bucket(bucket)
+                cur = txn.get_object(bucket, key)
+                if cur is None:
+                    raise no_such_key(key)
+                _check_snapshot(cur, snapshot, stored_sse)
+                self.check_readable(cur)
+                now = self.now_ms()
+                obj = replace(
+                    cur,
+                    content_type=attrs.content_type,
+                    headers=attrs.headers,
+                    user_meta=attrs.user_meta,
+                    acl=cur.acl if keep_acl else attrs.acl,
+                    storage_class=attrs.storage_class or cur.storage_class,
+                    tagging=cur.tagging if attrs.tagging is None else attrs.tagging,
+                    mtime_ms=now,
+                    restore=None,  # a copy: an archived object starts frozen again
+                    sse="" if cur.object_type == SYMLINK else stored_sse,
+                    extents=cur.extents if rewritten is None else rewritten.extents,
+                )
+                if not row.versioning:
+                    return Outcome(obj, txn.put_object(obj))
+                obj = _fresh_version(obj)
+                return Outcome(obj, versioning.install(txn, row, obj, now))
+
+            try:
+                return await self.committer.commit(op, rewritten.new_blobs if rewritten else ())
+            except _SourceChanged:
+                continue
+        raise _conflict()
+
+    async def put_symlink(
+        self, bucket: Bucket, key: str, target: str, attrs: WriteAttrs, forbid_overwrite: bool = False
+    ) -> ObjectMeta:
+        if bucket.storage_class in archive.FROZEN_CLASSES:
+            raise OSSError(
+                400, "OperationNotSupported", f"Symlinks cannot be made in a {bucket.storage_class} bucket."
+            )
+        size, etag, crc = symlinks.identity(target)
+        obj = ObjectMeta(
+            bucket=bucket.name,
+            key=key,
+            size=size,
+            etag=etag,
+            crc64=crc,
+            mtime_ms=self.now_ms(),
+            object_type=SYMLINK,
+            storage_class=attrs.storage_class or bucket.storage_class,
+            acl=attrs.acl,
+            content_type=attrs.content_type,
+            headers=attrs.headers,
+            user_meta=attrs.user_meta,
+            symlink_target=target,
+        )
+        return await self.committer.commit(self._put_op(obj, forbid_overwrite))
+
+    def follow_symlink(self, link: ObjectMeta) -> ObjectMeta:
+        """The object a symlink points to (its current version); errors as OSS's for a missing target or
+        a target that is itself a symlink."""
+        return symlinks.target_of(self.meta, link)
+
+    @staticmethod
+    def symlink_view(link: ObjectMeta, target: ObjectMeta) -> ObjectMeta:
+        return symlinks.view(link, target)
 
     async def set_object_tagging(
         self, bucket: str, key: str, tagging: str, version_id: str | None = None
@@ -747,6 +930,7 @@ class Storage:
             user_meta=attrs.user_meta,
             checksum_algorithm=checksum_algorithm,
             tagging=attrs.tagging or "",
+            sse=self.new_object_sse(bucket.name, attrs.sse),
         )
 
         def op(txn: SqliteTxn) -> Outcome[Upload]:
@@ -774,8 +958,10 @@ class Storage:
         content_md5: str | None,
         digest: BodyDigest | None = None,
     ) -> Part:
-        self.upload(bucket, key, upload_id)
-        data = await self._ingest(read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest)
+        upload = self.upload(bucket, key, upload_id)
+        data = await self._ingest(
+            read_chunk, content_length, content_md5, MAX_OBJECT_SIZE, digest, upload.sse
+        )
         part = Part(
             part_number,
             data.size,
@@ -788,11 +974,16 @@ class Storage:
         return await self.committer.commit(self._part_op(bucket, key, upload_id, part), [data.new_blob])
 
     def _part_op(
-        self, bucket: str, key: str, upload_id: str, part: Part
+        self, bucket: str, key: str, upload_id: str, part: Part, shared: bool = False
     ) -> Callable[[SqliteTxn], Outcome[Part]]:
+        """`shared`: the part references another object's blobs, read before this transaction; if that
+        object was deleted meanwhile they may be gone, and the copy must look at its source again."""
+
         def op(txn: SqliteTxn) -> Outcome[Part]:
             if not txn.upload_exists(upload_id, bucket, key):
                 raise no_such_upload(upload_id)
+            if shared and not txn.blobs_exist(part.extents):
+                raise _SourceChanged()
             return Outcome(part, txn.put_part(upload_id, part))
 
         return op
@@ -810,8 +1001,29 @@ class Storage:
         src_version_id: str | None = None,
     ) -> Part:
         """A part that references a range of another object's extents; CRC and ETag come from its bytes
-        (and the S3 checksum, when the upload asked for one)."""
+        (and the S3 checksum, when the upload asked for one). A source encrypted otherwise than the upload
+        is copied as new data in the upload's state; a symlink is followed to its target."""
         upload = self.upload(bucket, key, upload_id)
+        for _ in range(_REWRITE_ATTEMPTS):
+            try:
+                return await self._copy_part_once(
+                    upload, part_number, src_bucket, src_key, byte_range, check, src_version_id
+                )
+            except _SourceChanged:
+                continue  # the source was replaced or deleted while its range was read
+        raise _conflict()
+
+    async def _copy_part_once(
+        self,
+        upload: Upload,
+        part_number: int,
+        src_bucket: str,
+        src_key: str,
+        byte_range: tuple[int, int | None] | None,
+        check: Callable[[ObjectMeta], None],
+        src_version_id: str | None,
+    ) -> Part:
+        bucket, key, upload_id = upload.bucket, upload.key, upload.upload_id
         algorithm = upload.checksum_algorithm.partition(":")[0]
         if self.meta.get_bucket(src_bucket) is None:
             raise no_such_bucket(src_bucket)
@@ -822,6 +1034,8 @@ class Storage:
         else:
             src = self.version(src_bucket, src_key, src_version_id)
         check(src)
+        if src.object_type == SYMLINK:
+            src = self.follow_symlink(src)
         self.check_readable(src)
         start, end_or_none = byte_range if byte_range else (0, None)
         end = src.size - 1 if end_or_none is None else end_or_none
@@ -829,18 +1043,42 @@ class Storage:
             raise OSSError(416, "InvalidRange", "The requested range cannot be satisfied.")
         length = end - start + 1 if src.size else 0
         extents = tuple(_slice_extents(src.extents, start, length))
+        if length and _needs_rewrite(src, upload.sse):
+            checksum = ""
+            if algorithm:
+                checksum = (
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.executor, self._hash_extents, src, extents, algorithm
+                    )
+                )[2]
+            data = await self._rewrite(src, start, length, upload.sse)
+            new = Part(
+                part_number,
+                length,
+                data.etag,
+                data.crc64,
+                self.now_ms(),
+                ((data.blob_id, 0, length),),
+                checksum,
+            )
+            return await self.committer.commit(self._part_op(bucket, key, upload_id, new), [data.new_blob])
         md5, crc, checksum = await asyncio.get_running_loop().run_in_executor(
-            self.executor, self._hash_extents, extents, algorithm
+            self.executor, self._hash_extents, src, extents, algorithm
         )
         part = Part(part_number, length, md5.hex().upper(), crc, self.now_ms(), extents, checksum)
-        return await self.committer.commit(self._part_op(bucket, key, upload_id, part))
+        return await self.committer.commit(self._part_op(bucket, key, upload_id, part, shared=True))
 
-    def _hash_extents(self, extents: Sequence[Extent], algorithm: str = "") -> tuple[bytes, int, str]:
+    def _hash_extents(
+        self, src: ObjectMeta, extents: Sequence[Extent], algorithm: str = ""
+    ) -> tuple[bytes, int, str]:
+        """MD5, CRC-64 and the S3 checksum `algorithm` ('' for none) of the plaintext of `extents` (a slice
+        of `src`'s)."""
+        ciphers = self._ciphers(src)
         md5 = hashlib.md5()
         crc = 0
         extra = checksums.Checksum(algorithm) if algorithm else None
         for blob_id, offset, length in extents:
-            for chunk in self._iter_extent(blob_id, offset, length):
+            for chunk in self._iter_extent(blob_id, offset, length, ciphers.get(blob_id)):
                 md5.update(chunk)
                 crc = crc64(chunk, crc)
                 if extra is not None:
@@ -932,6 +1170,7 @@ class Storage:
                 extents=tuple(extents),
                 checksum=checksum,
                 tagging=upload.tagging,
+                sse=upload.sse,
             )
             dead = versioning.install(txn, row, obj, obj.mtime_ms)
             dead += txn.delete_upload(upload_id)
@@ -1019,3 +1258,59 @@ def _slice_extents(extents: Sequence[Extent], start: int, length: int) -> list[E
         remaining -= take
         pos += ext_len
     return out
+
+
+SYMLINK = symlinks.SYMLINK
+
+
+class _VersionReader(Protocol):
+    """What finding a copy source needs: the metadata store's reads, or a transaction's."""
+
+    def get_object(self, bucket: str, key: str) -> ObjectMeta | None: ...
+
+    def find_version(self, bucket: str, key: str, version_id: str) -> tuple[ObjectMeta, bool] | None: ...
+
+
+@dataclass(frozen=True)
+class _Rewritten:
+    """A copy's data written anew in the destination's encryption state."""
+
+    extents: tuple[Extent, ...]
+    new_blobs: list[NewBlob]
+
+
+class _SourceChanged(Exception):
+    """The source of a rewriting copy is no longer the version that was rewritten: try again."""
+
+
+def _conflict() -> OSSError:
+    return OSSError(
+        409,
+        "OperationAborted",
+        "A conflicting operation is currently in progress against this resource. Please try again.",
+    )
+
+
+def _needs_rewrite(src: ObjectMeta, stored_sse: str) -> bool:
+    """A copy shares the source's blobs only when they are encrypted as the destination must be."""
+    return bool(src.extents) and src.object_type != SYMLINK and src.sse != stored_sse
+
+
+def _check_snapshot(src: ObjectMeta, snapshot: ObjectMeta | None, stored_sse: str) -> None:
+    if snapshot is None:
+        if _needs_rewrite(src, stored_sse):
+            raise _SourceChanged()
+    elif (src.version_id, src.vseq, src.etag, src.extents, src.mtime_ms) != (
+        snapshot.version_id,
+        snapshot.vseq,
+        snapshot.etag,
+        snapshot.extents,
+        snapshot.mtime_ms,
+    ):
+        raise _SourceChanged()
+
+
+def _decrypted(chunks: Iterator[bytes], cipher: BlobCipher, offset: int) -> Iterator[bytes]:
+    ctx = cipher.at(offset)
+    for chunk in chunks:
+        yield ctx.update(chunk)

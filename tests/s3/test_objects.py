@@ -242,7 +242,9 @@ def test_what_is_not_served_is_refused_not_ignored(s3: Any, bucket: str) -> None
     s3.put_object(Bucket=bucket, Key="k", Body=b"1")
     assert s3.get_object(Bucket=bucket, Key="k", VersionId="null")["Body"].read() == b"1"
     for call in (
-        lambda: s3.put_object(Bucket=bucket, Key="k2", Body=b"1", ServerSideEncryption="AES256"),
+        lambda: s3.put_object(
+            Bucket=bucket, Key="k2", Body=b"1", SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32
+        ),
         lambda: s3.get_object(Bucket=bucket, Key="k", PartNumber=1),
         lambda: s3.get_bucket_cors(Bucket=bucket),
         lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"2", IfMatch='"abc"'),

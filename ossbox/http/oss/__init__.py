@@ -8,6 +8,7 @@ from ossbox.http.oss import (
     buckets,
     cname,
     cors,
+    encryption,
     lifecycle,
     listing,
     multipart,
@@ -15,6 +16,7 @@ from ossbox.http.oss import (
     policies,
     post_object,
     referer,
+    symlinks,
     tagging,
     versioning,
     website,
@@ -86,5 +88,16 @@ HANDLERS.update(
         "CreateCnameToken": cname.create_cname_token,
         "GetCnameToken": cname.get_cname_token,
         "PostObject": post_object.post_object,
+    }
+)
+
+# Server-side encryption and symlinks (docs/encryption.md, docs/compatibility.md).
+HANDLERS.update(
+    {
+        "PutBucketEncryption": encryption.put_bucket_encryption,
+        "GetBucketEncryption": encryption.get_bucket_encryption,
+        "DeleteBucketEncryption": encryption.delete_bucket_encryption,
+        "PutSymlink": symlinks.put_symlink,
+        "GetSymlink": symlinks.get_symlink,
     }
 )

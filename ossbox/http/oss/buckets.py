@@ -18,6 +18,7 @@ from ossbox.http.oss.common import (
 )
 from ossbox.http.responses import xml
 from ossbox.http.server import Response
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.configs import logging_status
 from ossbox.protocol.times import iso8601
@@ -68,13 +69,17 @@ async def put_bucket(call: Call) -> Response:
     validate_bucket_name(name)
     acl = acl_from(call.h, ACLS, "x-oss-acl") or "private"
     storage_class = "Standard"
+    # PutBucket may set the default encryption rule through the object headers' names.
+    rule = sse.from_headers(call.h)
     body = await call.http.body.read_all(MAX_XML_BODY)
     if body.strip():
         doc = X.parse(body, "CreateBucketConfiguration")
         sc = X.child_text(doc, "StorageClass")
         if sc:
             storage_class = storage_class_from({"x-oss-storage-class": sc}) or "Standard"
-    await call.storage.create_bucket(call.principal.owner_id, name, acl, storage_class)
+    await call.storage.create_bucket(
+        call.principal.owner_id, name, acl, storage_class, rule.encode() if rule else None
+    )
     return Response(200, [("Location", f"/{name}")])
 
 
@@ -122,7 +127,8 @@ async def get_bucket_info(call: Call) -> Response:
         ]
     )
     inner += owner_xml(b.owner_id) + grant_xml(b.acl)
-    inner += "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm></ServerSideEncryptionRule>"
+    rule = sse.rule_fields(call.storage.bucket_default_sse(b.name))
+    inner += f"<ServerSideEncryptionRule>{rule}</ServerSideEncryptionRule>"
     logging = call.storage.meta.bucket_configs.get(b.name, "logging")
     target = logging_status.load(logging) if logging else logging_status.LoggingStatus("", "")
     inner += "<BucketPolicy>" + X.els(

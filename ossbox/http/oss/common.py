@@ -12,6 +12,7 @@ from ossbox.auth.principals import Principal
 from ossbox.core.errors import access_denied, invalid_argument, malformed_xml
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access, OssRequest
 from ossbox.service.storage import Storage, WriteAttrs
@@ -175,6 +176,7 @@ def write_attrs(call: Call, key: str) -> WriteAttrs:
         user_meta=meta,
         acl=acl_from(h, OBJECT_ACLS) or "default",
         storage_class=storage_class_from(h),
+        sse=sse.from_headers(h),
     )
 
 

@@ -20,6 +20,7 @@ from ossbox.http.oss.common import (
 from ossbox.http.oss.objects import callback_not_sent, callback_requested, copy_source, source_conditions
 from ossbox.http.responses import quoted_etag, xml
 from ossbox.http.server import Response
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.times import iso8601
 from ossbox.service.storage import WriteAttrs
@@ -35,7 +36,7 @@ async def initiate_upload(call: Call) -> Response:
     inner = X.els([("Bucket", u.bucket), ("Key", enc(u.key, url)), ("UploadId", u.upload_id)])
     if url:
         inner += X.el("EncodingType", "url")
-    return xml("InitiateMultipartUploadResult", inner)
+    return xml("InitiateMultipartUploadResult", inner, headers=sse.response_headers(u.sse))
 
 
 def _part_number(call: Call) -> int:
@@ -49,8 +50,10 @@ def _missing_part() -> int:
 async def upload_part(call: Call) -> Response:
     number = _part_number(call)
     upload_id = call.q["uploadId"]
+    sse.refuse_headers(call.h, "UploadPart")
+    upload = call.storage.upload(call.bkt.name, call.key, upload_id)
     if "x-oss-copy-source" in call.h:
-        return await upload_part_copy(call, number, upload_id)
+        return await upload_part_copy(call, number, upload_id, upload.sse)
     p = await call.storage.upload_part(
         call.bkt.name,
         call.key,
@@ -66,6 +69,7 @@ async def upload_part(call: Call) -> Response:
             ("ETag", quoted_etag(p.etag)),
             ("x-oss-hash-crc64ecma", str(p.crc64)),
             ("Content-MD5", base64.b64encode(bytes.fromhex(p.etag)).decode()),
+            *sse.response_headers(upload.sse),
         ],
     )
 
@@ -83,7 +87,7 @@ def _copy_range(value: str | None) -> tuple[int, int | None] | None:
     raise invalid_argument("The x-oss-copy-source-range is invalid.", "x-oss-copy-source-range", value)
 
 
-async def upload_part_copy(call: Call, number: int, upload_id: str) -> Response:
+async def upload_part_copy(call: Call, number: int, upload_id: str, upload_sse: str) -> Response:
     src_bucket, src_key, src_version = copy_source(call)
     p = await call.storage.upload_part_copy(
         call.bkt.name,
@@ -100,13 +104,18 @@ async def upload_part_copy(call: Call, number: int, upload_id: str) -> Response:
     return xml(
         "CopyPartResult",
         inner,
-        headers=[("ETag", quoted_etag(p.etag)), ("x-oss-hash-crc64ecma", str(p.crc64))],
+        headers=[
+            ("ETag", quoted_etag(p.etag)),
+            ("x-oss-hash-crc64ecma", str(p.crc64)),
+            *sse.response_headers(upload_sse),
+        ],
     )
 
 
 async def complete_upload(call: Call) -> Response:
     upload_id = call.q["uploadId"]
     url = call.encoding_url()
+    sse.refuse_headers(call.h, "CompleteMultipartUpload")
     complete_all = call.h.get("x-oss-complete-all", "").lower() == "yes"
     wanted: list[tuple[int, str]] | None = None
     if complete_all:
@@ -149,6 +158,7 @@ async def complete_upload(call: Call) -> Response:
         ]
     )
     result_headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    result_headers += sse.response_headers(o.sse)
     if call.bkt.versioning:
         result_headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
     if wants_callback:

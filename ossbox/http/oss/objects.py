@@ -24,13 +24,15 @@ from ossbox.http.oss.common import (
 )
 from ossbox.http.responses import object_headers, quoted_etag, restore_header, xml
 from ossbox.http.server import Response
+from ossbox.http.symlink_reads import through_link
 from ossbox.meta.types import ObjectMeta
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
 from ossbox.service.archive import FROZEN_CLASSES
-from ossbox.service.storage import WriteAttrs
+from ossbox.service.storage import SYMLINK, WriteAttrs
 from ossbox.service.versioning import Deleted, DeleteMarkerError
 
 _RESPONSE_OVERRIDES = {
@@ -99,7 +101,7 @@ def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, st
     return [(k, v) for k, v in headers if k.lower() not in lowered] + list(wanted.items())
 
 
-def _read_target(call: Call, with_body: bool) -> tuple[ObjectMeta, bytes | None]:
+def read_target(call: Call, with_body: bool) -> tuple[ObjectMeta, bytes | None]:
     """The version a GET/HEAD addresses (`versionId`, else the current one), and its inline body if asked
     for and at hand. A delete marker's id comes back in x-oss-delete-marker / x-oss-version-id."""
     storage, bucket = call.storage, call.bkt
@@ -131,11 +133,13 @@ def version_headers(call: Call, o: ObjectMeta) -> list[tuple[str, str]]:
 async def get_object(call: Call) -> Response:
     bucket = call.bkt
     if bucket.versioning or "versionId" in call.req.query:
-        o, body = _read_target(call, True)
+        o, body = read_target(call, True)
     else:
         o, body = call.storage.head_with_body(bucket.name, call.key)
     _authorize_object_read(call, o)
-    if o.storage_class in FROZEN_CLASSES:
+    if o.object_type == SYMLINK:
+        o = through_link(call, o, reading=True)
+    elif o.storage_class in FROZEN_CLASSES:
         call.storage.check_readable(o)
     try:
         _check_conditions(call, o)
@@ -154,13 +158,15 @@ async def get_object(call: Call) -> Response:
     if body is not None:
         return Response(status, headers, body if length == o.size else body[start : start + length])
     if length <= _SMALL_GET:
-        return Response(status, headers, call.storage.read_small(o.extents, start, length))
-    return Response(status, headers, call.storage.read(o.extents, start, length), content_length=length)
+        return Response(status, headers, call.storage.read_small(o, start, length))
+    return Response(status, headers, call.storage.read(o, start, length), content_length=length)
 
 
 async def head_object(call: Call) -> Response:
-    o, _ = _read_target(call, False)
+    o, _ = read_target(call, False)
     _authorize_object_read(call, o)
+    if o.object_type == SYMLINK:
+        o = through_link(call, o, reading=False)
     try:
         _check_conditions(call, o)
     except _NotModified:
@@ -172,7 +178,7 @@ async def head_object(call: Call) -> Response:
 
 
 async def get_object_meta(call: Call) -> Response:
-    o, _ = _read_target(call, False)
+    o, _ = read_target(call, False)
     _authorize_object_read(call, o)
     headers = [
         ("ETag", quoted_etag(o.etag)),
@@ -237,6 +243,8 @@ def _write_result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
     headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
     if "-" not in o.etag and o.object_type == "Normal":
         headers.append(("Content-MD5", base64.b64encode(bytes.fromhex(o.etag)).decode()))
+    if o.sse:
+        headers += sse.response_headers(o.sse)
     return headers
 
 
@@ -301,6 +309,9 @@ async def copy_object(call: Call) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("Invalid metadata directive.", "x-oss-metadata-directive", directive)
     attrs = write_attrs(call, key) if directive == "REPLACE" else None
+    # The copy is encrypted as this request (or else the destination bucket's default) says, whatever the
+    # source's encryption is.
+    dst_sse = sse.from_headers(call.h)
     storage = call.storage
     if src_bucket != call.bkt.name and storage.meta.get_bucket(src_bucket) is None:
         from ossbox.core.errors import no_such_bucket
@@ -308,7 +319,9 @@ async def copy_object(call: Call) -> Response:
         raise no_such_bucket(src_bucket)
     src: ObjectMeta | None = None
     if src_bucket == call.bkt.name and src_key == key and attrs is not None and src_version is None:
-        o = await storage.update_meta(call.bkt.name, key, attrs, keep_acl="x-oss-object-acl" not in call.h)
+        o = await storage.update_meta(
+            call.bkt.name, key, attrs, keep_acl="x-oss-object-acl" not in call.h, dst_sse=dst_sse
+        )
     else:
         acl_override = acl_from(call.h, OBJECT_ACLS)
         if attrs is None and (acl_override or "x-oss-storage-class" in call.h):
@@ -329,9 +342,11 @@ async def copy_object(call: Call) -> Response:
             source_conditions(call),
             forbid_overwrite(call),
             src_version,
+            dst_sse,
         )
     inner = X.els([("LastModified", iso8601(o.mtime_ms)), ("ETag", quoted_etag(o.etag))])
     headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    headers += sse.response_headers(o.sse)
     if call.bkt.versioning:
         headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
     if src is not None and src_version is not None:
@@ -358,6 +373,7 @@ async def append_object(call: Call) -> Response:
         ("ETag", quoted_etag(o.etag)),
         ("x-oss-next-append-position", str(o.size)),
         ("x-oss-hash-crc64ecma", str(o.crc64)),
+        *sse.response_headers(o.sse),
     ]
     if call.bkt.versioning:
         headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
@@ -417,7 +433,7 @@ def _deleted_xml(key: str, asked_version: str | None, done: Deleted, url: bool) 
 
 
 async def get_object_acl(call: Call) -> Response:
-    o, _ = _read_target(call, False)
+    o, _ = read_target(call, False)
     headers = [("x-oss-version-id", wire_version_id(o.version_id))] if call.bkt.versioning else []
     return xml("AccessControlPolicy", owner_xml(call.bkt.owner_id) + grant_xml(o.acl), headers=headers)
 

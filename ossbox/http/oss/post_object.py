@@ -20,7 +20,7 @@ from ossbox.http.oss.common import OBJECT_ACLS, Call, acl_from, storage_class_fr
 from ossbox.http.oss.objects import callback_not_sent
 from ossbox.http.responses import quoted_etag, xml
 from ossbox.http.server import Response
-from ossbox.protocol import post_policy
+from ossbox.protocol import post_policy, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
 from ossbox.service.ingest import ReadChunk
@@ -58,6 +58,7 @@ def _attrs(fields: dict[str, str], file_type: str | None) -> WriteAttrs:
         user_meta=meta,
         acl=acl_from(fields, OBJECT_ACLS) or "default",
         storage_class=storage_class_from(fields),
+        sse=sse.from_headers(fields),
     )
 
 
@@ -126,6 +127,7 @@ async def post_object(call: Call) -> Response:
     o = await call.storage.put_object(bucket, key, read, None, fields.get("content-md5"), attrs, forbid)
     await reader.drain(_TRAILER_LIMIT)
     headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
+    headers += sse.response_headers(o.sse)
     if "callback" in fields:
         raise callback_not_sent(headers)
     if redirect is not None:

@@ -18,6 +18,7 @@ from ossbox.http.responses import restore_header
 from ossbox.http.s3.body import S3Body
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
 from ossbox.protocol.s3 import checksums
@@ -226,9 +227,7 @@ def decode_tags(tagging: str) -> list[tuple[str, str]]:
 
 # Write options ossbox does not implement: refused rather than silently not applied.
 _UNSUPPORTED_WRITE_HEADERS = (
-    "x-amz-server-side-encryption",
     "x-amz-server-side-encryption-customer-algorithm",
-    "x-amz-server-side-encryption-aws-kms-key-id",
     "x-amz-object-lock-mode",
     "x-amz-object-lock-retain-until-date",
     "x-amz-object-lock-legal-hold",
@@ -285,6 +284,7 @@ def write_attrs(call: S3Call) -> WriteAttrs:
         acl=acl_from(h) or "default",
         storage_class=storage_class_from(h),
         tagging=parse_tagging(h["x-amz-tagging"]) if "x-amz-tagging" in h else None,
+        sse=sse.from_s3_headers(h),
     )
 
 
@@ -321,6 +321,8 @@ def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
         headers.append(("x-amz-storage-class", s3_storage_class(o.storage_class)))
     if o.tagging:
         headers.append(("x-amz-tagging-count", str(len(decode_tags(o.tagging)))))
+    if o.sse:
+        headers += sse.s3_response_headers(o.sse)
     headers += list(o.headers.items())
     headers += [(f"x-amz-meta-{k}", v) for k, v in o.user_meta.items()]
     return headers

@@ -27,12 +27,14 @@ from ossbox.http.s3.common import (
     xml,
 )
 from ossbox.http.server import Response
+from ossbox.http.symlink_reads import through_link
 from ossbox.meta.types import ObjectMeta
+from ossbox.protocol import sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
-from ossbox.service.storage import WriteAttrs
+from ossbox.service.storage import SYMLINK, WriteAttrs
 from ossbox.service.versioning import Deleted, check_version_id
 
 _RESPONSE_OVERRIDES = {
@@ -112,6 +114,8 @@ async def get_object(call: S3Call) -> Response:
     _check_part_number(call)
     o, body = read_target(call, with_body=True)
     call.check_object_read(call.bkt, o, call.grant)
+    if o.object_type == SYMLINK:
+        o, body = through_link(call, o, reading=True), None
     call.storage.check_readable(o)  # an archived object must be restored first (InvalidObjectState)
     try:
         _check_conditions(call.h, o)
@@ -129,14 +133,16 @@ async def get_object(call: S3Call) -> Response:
     if body is not None:
         return Response(status, headers, body if length == o.size else body[start : start + length])
     if length <= _SMALL_GET:
-        return Response(status, headers, call.storage.read_small(o.extents, start, length))
-    return Response(status, headers, call.storage.read(o.extents, start, length), content_length=length)
+        return Response(status, headers, call.storage.read_small(o, start, length))
+    return Response(status, headers, call.storage.read(o, start, length), content_length=length)
 
 
 async def head_object(call: S3Call) -> Response:
     _check_part_number(call)
     o, _ = read_target(call)
     call.check_object_read(call.bkt, o, call.grant)
+    if o.object_type == SYMLINK:
+        o = through_link(call, o, reading=False)
     try:
         _check_conditions(call.h, o)
     except _NotModified:
@@ -166,7 +172,7 @@ def _forbid_overwrite(call: S3Call) -> bool:
 
 
 def result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
-    return [("ETag", etag(o.etag)), *checksum_headers(o.checksum)]
+    return [("ETag", etag(o.etag)), *checksum_headers(o.checksum), *sse.s3_response_headers(o.sse)]
 
 
 async def put_object(call: S3Call) -> Response:
@@ -256,7 +262,13 @@ async def copy_object(call: S3Call) -> Response:
     storage = call.storage
     if src_bucket != call.bkt.name and storage.meta.get_bucket(src_bucket) is None:
         raise no_such_bucket(src_bucket)
-    changes = directive == "REPLACE" or tag_directive == "REPLACE" or "x-amz-storage-class" in h
+    dst_sse = sse.from_s3_headers(h)
+    changes = (
+        directive == "REPLACE"
+        or tag_directive == "REPLACE"
+        or "x-amz-storage-class" in h
+        or dst_sse is not None
+    )
     if src_bucket == call.bkt.name and src_key == key and src_version is None and not changes:
         raise OSSError(
             400,
@@ -284,7 +296,9 @@ async def copy_object(call: S3Call) -> Response:
     source_version = None
     if src_bucket == call.bkt.name and src_key == key and attrs is not None and src_version is None:
         source_check(call)(storage.head(src_bucket, src_key))
-        o = await storage.update_meta(call.bkt.name, key, attrs, keep_acl="x-amz-acl" not in h)
+        o = await storage.update_meta(
+            call.bkt.name, key, attrs, keep_acl="x-amz-acl" not in h, dst_sse=dst_sse
+        )
     else:
         o, source_version = await storage.copy_object(
             src_bucket,
@@ -295,10 +309,11 @@ async def copy_object(call: S3Call) -> Response:
             source_check(call),
             _forbid_overwrite(call),
             src_version,
+            dst_sse,
         )
     inner = X.els([("LastModified", iso8601(o.mtime_ms)), ("ETag", etag(o.etag))])
     inner += checksum_xml(o.checksum)
-    headers = checksum_headers(o.checksum) + version_headers(call, o)
+    headers = checksum_headers(o.checksum) + version_headers(call, o) + sse.s3_response_headers(o.sse)
     if source_version is not None and src_version is not None:
         headers.append(("x-amz-copy-source-version-id", wire_version_id(source_version.version_id)))
     return xml("CopyObjectResult", inner, headers=headers)
