@@ -10,7 +10,7 @@ import os
 from ossbox.core.errors import OSSError
 from ossbox.http.server import Response
 from ossbox.meta.types import ObjectMeta, Restore
-from ossbox.protocol import sse
+from ossbox.protocol import object_tags, sse
 from ossbox.protocol.times import http_date
 from ossbox.protocol.xml import document, els
 from ossbox.service.archive import RestoreState, restore_state
@@ -74,6 +74,8 @@ def object_headers(o: ObjectMeta) -> list[tuple[str, str]]:
         headers.append(("x-oss-next-append-position", str(o.size)))
     if o.sse:
         headers += sse.response_headers(o.sse)
+    if o.tagging:
+        headers.append(("x-oss-tagging-count", str(object_tags.count(o.tagging))))
     headers += list(o.headers.items())
     headers += [(f"x-oss-meta-{k}", v) for k, v in o.user_meta.items()]
     return headers

@@ -106,6 +106,10 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     # oss2's get_symlink adds `symlink` to the caller's params dict, which callers then reuse for DELETE
     # (its own test suite does): OSS deletes the object.
     ("DELETE", "object", "symlink"): Route("DeleteObject", Access.OBJECT_WRITE),
+    # Object tagging (the tags are stored with each version; see ossbox/protocol/object_tags.py).
+    ("GET", "object", "tagging"): Route("GetObjectTagging", Access.OBJECT_READ),
+    ("PUT", "object", "tagging"): Route("PutObjectTagging", Access.OBJECT_WRITE),
+    ("DELETE", "object", "tagging"): Route("DeleteObjectTagging", Access.OBJECT_WRITE),
 }
 
 # Operations chosen by a further parameter: (method, level, sub-resource) -> {value of comp: operation}.

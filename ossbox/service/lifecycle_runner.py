@@ -9,9 +9,8 @@ Who runs passes: in a server, exactly one process (`LifecycleRole`, an flock on 
 directory; another process takes over if that one dies) every `--lifecycle-interval-seconds`; and
 `ossbox lifecycle run --data-dir DIR`, at once, from any process.
 
-Tag filters: rules match on object tags through `tags_of` (bucket, key, version id) -> tags. ossbox does not
-store object tags yet, so the default returns none: a rule that requires tags matches nothing, and a Not
-filter on a tag excludes nothing.
+Tag filters: rules match on the tags stored with each version (ossbox/protocol/object_tags.py), read from
+the same rows the pass scans.
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from pathlib import Path
 from ossbox.core.versions import wire_version_id
 from ossbox.meta.sqlite import SqliteTxn
 from ossbox.meta.types import ObjectMeta
+from ossbox.protocol import object_tags
 from ossbox.service import versioning
 from ossbox.service.committer import Outcome
 from ossbox.service.lifecycle import (
@@ -43,12 +43,11 @@ from ossbox.service.storage import Storage
 
 log = logging.getLogger("ossbox.lifecycle")
 
-TagsOf = Callable[[str, str, str], Mapping[str, str]]
 _BATCH = 500
 
 
-def no_tags(_bucket: str, _key: str, _version_id: str) -> Mapping[str, str]:
-    return {}
+def _tags(o: ObjectMeta) -> Mapping[str, str]:
+    return dict(object_tags.decode(o.tagging)) if o.tagging else {}
 
 
 @dataclass
@@ -107,9 +106,8 @@ def _cold_columns(storage_class: str) -> dict[str, object]:
 
 
 class LifecycleRunner:
-    def __init__(self, storage: Storage, tags_of: TagsOf = no_tags) -> None:
+    def __init__(self, storage: Storage) -> None:
         self.storage = storage
-        self.tags_of = tags_of
 
     async def run_once(self) -> PassReport:
         report = PassReport()
@@ -142,7 +140,7 @@ class LifecycleRunner:
             now = self.storage.now_ms()
             plans = []
             for o in rows:
-                tags = self.tags_of(bucket, o.key, o.version_id)
+                tags = _tags(o)
                 action = current_action(rules, o.key, o.size, o.mtime_ms, o.storage_class, tags, now)
                 if action is not None:
                     plans.append(_Plan.of(o, action))
@@ -194,7 +192,7 @@ class LifecycleRunner:
                     if alone and removes_expired_delete_markers(rules, o.key):
                         plans.append(_Plan(o.key, o.version_id, o.vseq, o.mtime_ms, DROP_MARKER))
                     continue
-                tags = {} if o.delete_marker else self.tags_of(bucket, o.key, o.version_id)
+                tags = {} if o.delete_marker else _tags(o)
                 action = noncurrent_action(
                     rules, o.key, o.size, o.noncurrent_ms, o.storage_class, tags, now, o.delete_marker
                 )

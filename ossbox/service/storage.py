@@ -482,6 +482,7 @@ class Storage:
                     user_meta=attrs.user_meta,
                     extents=new_extent,
                     sse=stored_sse,
+                    tagging=attrs.tagging or "",
                 )
                 # The first append creates a version; later ones extend it in place (OSS keeps no
                 # version per append).
@@ -692,6 +693,7 @@ class Storage:
             headers=attrs.headers,
             user_meta=attrs.user_meta,
             symlink_target=target,
+            tagging=attrs.tagging or "",
         )
         return await self.committer.commit(self._put_op(obj, forbid_overwrite))
 

@@ -12,6 +12,7 @@ from ossbox.http.oss import (
     lifecycle,
     listing,
     multipart,
+    object_tagging,
     objects,
     policies,
     post_object,
@@ -99,5 +100,13 @@ HANDLERS.update(
         "DeleteBucketEncryption": encryption.delete_bucket_encryption,
         "PutSymlink": symlinks.put_symlink,
         "GetSymlink": symlinks.get_symlink,
+    }
+)
+
+HANDLERS.update(
+    {
+        "GetObjectTagging": object_tagging.get_object_tagging,
+        "PutObjectTagging": object_tagging.put_object_tagging,
+        "DeleteObjectTagging": object_tagging.delete_object_tagging,
     }
 )

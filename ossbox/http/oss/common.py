@@ -12,7 +12,7 @@ from ossbox.auth.principals import Principal
 from ossbox.core.errors import access_denied, invalid_argument, malformed_xml
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
-from ossbox.protocol import sse
+from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access, OssRequest
 from ossbox.service.storage import Storage, WriteAttrs
@@ -163,7 +163,8 @@ def storage_class_from(headers: dict[str, str]) -> str | None:
     raise invalid_argument("Invalid storage class.", "x-oss-storage-class", value)
 
 
-def write_attrs(call: Call, key: str) -> WriteAttrs:
+def write_attrs(call: Call, key: str, with_tags: bool = True) -> WriteAttrs:
+    """`with_tags`: x-oss-tagging is read (a later append ignores it, as OSS does, even when invalid)."""
     h = call.h
     meta = {k[len("x-oss-meta-") :]: v for k, v in h.items() if k.startswith("x-oss-meta-")}
     if sum(len(k) + len(v) for k, v in meta.items()) > MAX_USER_META:
@@ -177,6 +178,9 @@ def write_attrs(call: Call, key: str) -> WriteAttrs:
         acl=acl_from(h, OBJECT_ACLS) or "default",
         storage_class=storage_class_from(h),
         sse=sse.from_headers(h),
+        tagging=object_tags.from_oss_header(h["x-oss-tagging"])
+        if with_tags and "x-oss-tagging" in h
+        else None,
     )
 
 

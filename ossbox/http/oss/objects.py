@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import unquote
 
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
@@ -26,7 +27,7 @@ from ossbox.http.responses import object_headers, quoted_etag, restore_header, x
 from ossbox.http.server import Response
 from ossbox.http.symlink_reads import through_link
 from ossbox.meta.types import ObjectMeta
-from ossbox.protocol import sse
+from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
@@ -308,7 +309,16 @@ async def copy_object(call: Call) -> Response:
     directive = call.h.get("x-oss-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise invalid_argument("Invalid metadata directive.", "x-oss-metadata-directive", directive)
+    tag_directive = call.h.get("x-oss-tagging-directive", "COPY").upper()
+    if tag_directive not in ("COPY", "REPLACE"):
+        raise invalid_argument("Invalid tagging directive.", "x-oss-tagging-directive", tag_directive)
+    # REPLACE takes x-oss-tagging (none when absent); COPY keeps the source's tags.
+    new_tags = (
+        object_tags.from_oss_header(call.h.get("x-oss-tagging", "")) if tag_directive == "REPLACE" else None
+    )
     attrs = write_attrs(call, key) if directive == "REPLACE" else None
+    if attrs is not None:
+        attrs = replace(attrs, tagging=new_tags)
     # The copy is encrypted as this request (or else the destination bucket's default) says, whatever the
     # source's encryption is.
     dst_sse = sse.from_headers(call.h)
@@ -324,7 +334,7 @@ async def copy_object(call: Call) -> Response:
         )
     else:
         acl_override = acl_from(call.h, OBJECT_ACLS)
-        if attrs is None and (acl_override or "x-oss-storage-class" in call.h):
+        if attrs is None and (acl_override or "x-oss-storage-class" in call.h or new_tags is not None):
             src = storage.object_or_version(src_bucket, src_key, src_version, False)
             attrs = WriteAttrs(
                 src.content_type,
@@ -332,6 +342,7 @@ async def copy_object(call: Call) -> Response:
                 src.user_meta,
                 acl_override or "default",
                 storage_class_from(call.h),
+                new_tags,
             )
         o, src = await storage.copy_object(
             src_bucket,
@@ -360,14 +371,15 @@ async def append_object(call: Call) -> Response:
     raw = call.q.get("position", "")
     if not raw.isdigit():
         raise invalid_argument("Position is not a valid number.", "position", raw)
+    position = int(raw)
     o = await call.storage.append_object(
         call.bkt,
         key,
-        int(raw),
+        position,
         call.http.body.read_chunk,
         call.content_length(),
         call.h.get("content-md5"),
-        write_attrs(call, key),
+        write_attrs(call, key, with_tags=position == 0),
     )
     headers = [
         ("ETag", quoted_etag(o.etag)),

@@ -29,7 +29,9 @@ async def put_symlink(call: Call) -> Response:
     validate_object_key(target)
     attrs = write_attrs(call, key)
     # A symlink holds no data: there is nothing to encrypt.
-    attrs = WriteAttrs(attrs.content_type, attrs.headers, attrs.user_meta, attrs.acl, attrs.storage_class)
+    attrs = WriteAttrs(
+        attrs.content_type, attrs.headers, attrs.user_meta, attrs.acl, attrs.storage_class, attrs.tagging
+    )
     o = await call.storage.put_symlink(call.bkt, key, target, attrs, forbid_overwrite(call))
     headers = [("ETag", quoted_etag(o.etag))]
     if call.bkt.versioning:

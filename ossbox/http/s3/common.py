@@ -18,7 +18,7 @@ from ossbox.http.responses import restore_header
 from ossbox.http.s3.body import S3Body
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
-from ossbox.protocol import sse
+from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
 from ossbox.protocol.s3 import checksums
@@ -218,11 +218,11 @@ def encode_tags(pairs: list[tuple[str, str]]) -> str:
         if k in seen:
             raise OSSError(400, "InvalidTag", "Cannot provide multiple Tags with the same key")
         seen.add(k)
-    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+    return object_tags.encode(pairs)
 
 
 def decode_tags(tagging: str) -> list[tuple[str, str]]:
-    return parse_qsl(tagging, keep_blank_values=True) if tagging else []
+    return object_tags.decode(tagging)
 
 
 # Write options ossbox does not implement: refused rather than silently not applied.
