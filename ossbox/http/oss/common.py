@@ -10,6 +10,7 @@ from ossbox.auth.authenticator import Authenticator
 from ossbox.auth.authorizer import Authorizer, Grant, request_values
 from ossbox.auth.principals import Principal
 from ossbox.core.errors import access_denied, invalid_argument, malformed_xml
+from ossbox.http.request_view import STORED_HEADERS, RequestView
 from ossbox.http.server import BodyTooLarge, Request, Response
 from ossbox.meta.types import Bucket, ObjectMeta
 from ossbox.protocol import object_tags, sse
@@ -20,19 +21,12 @@ from ossbox.service.storage import Storage, WriteAttrs
 ACLS = ("private", "public-read", "public-read-write")
 OBJECT_ACLS = (*ACLS, "default")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
-_STORED_HEADERS = {
-    "cache-control": "Cache-Control",
-    "content-disposition": "Content-Disposition",
-    "content-encoding": "Content-Encoding",
-    "content-language": "Content-Language",
-    "expires": "Expires",
-}
 MAX_XML_BODY = 2 << 20
 MAX_USER_META = 8 << 10
 
 
 @dataclass(slots=True)
-class Call:
+class Call(RequestView):
     """Everything a handler needs about one request."""
 
     http: Request
@@ -45,24 +39,6 @@ class Call:
     authorizer: Authorizer
     # What handlers beyond the core need (PostObject's signature, access logs); None in a bare app.
     extras: CallExtras | None = None
-
-    @property
-    def q(self) -> dict[str, str]:
-        return self.req.query
-
-    @property
-    def h(self) -> dict[str, str]:
-        return self.req.headers
-
-    @property
-    def key(self) -> str:
-        assert self.req.key is not None
-        return self.req.key
-
-    @property
-    def bkt(self) -> Bucket:
-        assert self.bucket is not None
-        return self.bucket
 
     def content_length(self) -> int | None:
         value = self.h.get("content-length")
@@ -173,7 +149,7 @@ def write_attrs(call: Call, key: str, with_tags: bool = True) -> WriteAttrs:
     content_type = h.get("content-type") or "application/octet-stream"
     return WriteAttrs(
         content_type=content_type,
-        headers={canon: h[name] for name, canon in _STORED_HEADERS.items() if name in h},
+        headers={canon: h[name] for name, canon in STORED_HEADERS.items() if name in h},
         user_meta=meta,
         acl=acl_from(h, OBJECT_ACLS) or "default",
         storage_class=storage_class_from(h),

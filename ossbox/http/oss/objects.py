@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
+from ossbox.http import request_view
 from ossbox.http.oss.common import (
     OBJECT_ACLS,
     Call,
@@ -34,7 +35,7 @@ from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
 from ossbox.service.archive import FROZEN_CLASSES
 from ossbox.service.storage import SYMLINK, WriteAttrs
-from ossbox.service.versioning import Deleted, DeleteMarkerError
+from ossbox.service.versioning import Deleted
 
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
@@ -103,20 +104,7 @@ def _overrides(call: Call, headers: list[tuple[str, str]]) -> list[tuple[str, st
 
 
 def read_target(call: Call, with_body: bool) -> tuple[ObjectMeta, bytes | None]:
-    """The version a GET/HEAD addresses (`versionId`, else the current one), and its inline body if asked
-    for and at hand. A delete marker's id comes back in x-oss-delete-marker / x-oss-version-id."""
-    storage, bucket = call.storage, call.bkt
-    versioned = bool(bucket.versioning)
-    try:
-        version_id = call.q.get("versionId")
-        if version_id is not None:
-            return storage.version(bucket.name, call.key, version_id), None
-        if with_body:
-            return storage.head_with_body(bucket.name, call.key, versioned)
-        return storage.head(bucket.name, call.key, versioned), None
-    except DeleteMarkerError as exc:
-        exc.headers.update({"x-oss-delete-marker": "true", "x-oss-version-id": exc.marker_version_id})
-        raise
+    return request_view.read_target(call, with_body, "x-oss-")
 
 
 def version_headers(call: Call, o: ObjectMeta) -> list[tuple[str, str]]:

@@ -14,6 +14,8 @@ from ossbox.auth.principals import Principal
 from ossbox.auth.s3 import S3Auth
 from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
 from ossbox.core.versions import wire_version_id
+from ossbox.http import request_view
+from ossbox.http.request_view import STORED_HEADERS, RequestView
 from ossbox.http.responses import restore_header
 from ossbox.http.s3.body import S3Body
 from ossbox.http.server import BodyTooLarge, Request, Response
@@ -25,7 +27,6 @@ from ossbox.protocol.s3 import checksums
 from ossbox.protocol.s3.request import S3Request
 from ossbox.protocol.times import http_date
 from ossbox.service.storage import Storage, WriteAttrs
-from ossbox.service.versioning import DeleteMarkerError
 
 NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 XML_TYPE = ("Content-Type", "application/xml")
@@ -43,18 +44,11 @@ _FROM_S3 = {
     "DEEP_ARCHIVE": "ColdArchive",
 }
 _TO_S3 = {"Standard": "STANDARD", "IA": "STANDARD_IA", "Archive": "GLACIER", "ColdArchive": "DEEP_ARCHIVE"}
-_STORED_HEADERS = {
-    "cache-control": "Cache-Control",
-    "content-disposition": "Content-Disposition",
-    "content-encoding": "Content-Encoding",
-    "content-language": "Content-Language",
-    "expires": "Expires",
-}
 MAX_TAGS = 10
 
 
 @dataclass(slots=True)
-class S3Call:
+class S3Call(RequestView):
     """Everything an S3 handler needs about one request."""
 
     http: Request
@@ -70,24 +64,6 @@ class S3Call:
     @property
     def principal(self) -> Principal | None:
         return self.auth.principal
-
-    @property
-    def q(self) -> dict[str, str]:
-        return self.req.query
-
-    @property
-    def h(self) -> dict[str, str]:
-        return self.req.headers
-
-    @property
-    def key(self) -> str:
-        assert self.req.key is not None
-        return self.req.key
-
-    @property
-    def bkt(self) -> Bucket:
-        assert self.bucket is not None
-        return self.bucket
 
     def body(self) -> S3Body:
         return S3Body(self.http.body, self.h, self.auth)
@@ -240,20 +216,7 @@ _UNSUPPORTED_WRITE_HEADERS = (
 
 
 def read_target(call: S3Call, with_body: bool = False) -> tuple[ObjectMeta, bytes | None]:
-    """The version a request addresses (`versionId`, else the current one), and its inline body if asked
-    for and at hand. A delete marker's id comes back in x-amz-delete-marker / x-amz-version-id."""
-    storage, bucket = call.storage, call.bkt
-    versioned = bool(bucket.versioning)
-    try:
-        version_id = call.q.get("versionId")
-        if version_id is not None:
-            return storage.version(bucket.name, call.key, version_id), None
-        if with_body:
-            return storage.head_with_body(bucket.name, call.key, versioned)
-        return storage.head(bucket.name, call.key, versioned), None
-    except DeleteMarkerError as exc:
-        exc.headers.update({"x-amz-delete-marker": "true", "x-amz-version-id": exc.marker_version_id})
-        raise
+    return request_view.read_target(call, with_body, "x-amz-")
 
 
 def version_headers(call: S3Call, o: ObjectMeta) -> list[tuple[str, str]]:
@@ -279,7 +242,7 @@ def write_attrs(call: S3Call) -> WriteAttrs:
         )
     return WriteAttrs(
         content_type=h.get("content-type") or "application/octet-stream",
-        headers={canon: h[name] for name, canon in _STORED_HEADERS.items() if name in h},
+        headers={canon: h[name] for name, canon in STORED_HEADERS.items() if name in h},
         user_meta=meta,
         acl=acl_from(h) or "default",
         storage_class=storage_class_from(h),
