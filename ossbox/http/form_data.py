@@ -172,3 +172,28 @@ class FormReader:
                 return
             if event[0] == "data":
                 total += len(event[1])  # type: ignore[arg-type]
+
+
+def size_checked(
+    read: Callable[[], Awaitable[bytes]], length_range: tuple[int, int] | None
+) -> Callable[[], Awaitable[bytes]]:
+    """A form file's chunks, refused as soon as the policy's content-length-range is exceeded (or, at the
+    end, not reached), so that nothing is stored."""
+    if length_range is None:
+        return read
+    low, high = length_range
+    total = 0
+
+    async def checked() -> bytes:
+        nonlocal total
+        chunk = await read()
+        total += len(chunk)
+        if total > high:
+            raise OSSError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.")
+        if not chunk and total < low:
+            raise OSSError(
+                400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size."
+            )
+        return chunk
+
+    return checked

@@ -15,7 +15,7 @@ from ossbox.auth import post_signature
 from ossbox.auth.authorizer import request_values
 from ossbox.core.errors import OSSError, invalid_argument
 from ossbox.core.names import validate_object_key
-from ossbox.http.form_data import FormReader, boundary_of, malformed_post
+from ossbox.http.form_data import FormReader, boundary_of, malformed_post, size_checked
 from ossbox.http.oss.common import OBJECT_ACLS, Call, acl_from, storage_class_from
 from ossbox.http.oss.objects import callback_not_sent
 from ossbox.http.responses import quoted_etag, xml
@@ -23,7 +23,6 @@ from ossbox.http.server import Response
 from ossbox.protocol import post_policy, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
-from ossbox.service.ingest import ReadChunk
 from ossbox.service.storage import WriteAttrs
 
 MAX_FIELDS_BYTES = 8 << 20
@@ -60,29 +59,6 @@ def _attrs(fields: dict[str, str], file_type: str | None) -> WriteAttrs:
         storage_class=storage_class_from(fields),
         sse=sse.from_headers(fields),
     )
-
-
-def _size_checked(read: ReadChunk, length_range: tuple[int, int] | None) -> ReadChunk:
-    """The file's chunks, refused as soon as the policy's content-length-range is exceeded (or, at the end,
-    not reached), so that nothing is stored."""
-    if length_range is None:
-        return read
-    low, high = length_range
-    total = 0
-
-    async def checked() -> bytes:
-        nonlocal total
-        chunk = await read()
-        total += len(chunk)
-        if total > high:
-            raise OSSError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.")
-        if not chunk and total < low:
-            raise OSSError(
-                400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size."
-            )
-        return chunk
-
-    return checked
 
 
 def _success_status(fields: dict[str, str]) -> int:
@@ -122,7 +98,7 @@ async def post_object(call: Call) -> Response:
     call.authorizer.check(principal, Access.OBJECT_WRITE, "oss:PutObject", bucket, key, values)
     redirect = _redirect_url(fields)
     attrs = _attrs(fields, file_type)
-    read = _size_checked(reader.read_chunk, policy.length_range if policy else None)
+    read = size_checked(reader.read_chunk, policy.length_range if policy else None)
     forbid = fields.get("x-oss-forbid-overwrite", "").lower() == "true"
     o = await call.storage.put_object(bucket, key, read, None, fields.get("content-md5"), attrs, forbid)
     await reader.drain(_TRAILER_LIMIT)

@@ -15,14 +15,13 @@ from ossbox.auth.principals import Principal
 from ossbox.auth.s3 import S3Auth
 from ossbox.core.errors import OSSError, access_denied, invalid_argument
 from ossbox.core.names import validate_object_key
-from ossbox.http.form_data import FormReader, boundary_of
+from ossbox.http.form_data import FormReader, boundary_of, size_checked
 from ossbox.http.s3.common import CANNED_ACLS, S3Call, encode_tags, etag, xml
 from ossbox.http.server import Body, Response
 from ossbox.protocol import post_policy
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
 from ossbox.protocol.s3 import sigv4
-from ossbox.service.ingest import ReadChunk
 from ossbox.service.storage import WriteAttrs
 
 MAX_FIELDS_BYTES = 8 << 20
@@ -61,29 +60,6 @@ async def is_s3_form(body: Body) -> bool:
         return False
     finally:
         body.unread(seen)
-
-
-def _size_checked(read: ReadChunk, length_range: tuple[int, int] | None) -> ReadChunk:
-    """The file's chunks, refused as soon as content-length-range is exceeded (or, at the end, not
-    reached): nothing is stored."""
-    if length_range is None:
-        return read
-    low, high = length_range
-    total = 0
-
-    async def checked() -> bytes:
-        nonlocal total
-        chunk = await read()
-        total += len(chunk)
-        if total > high:
-            raise OSSError(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-        if not chunk and total < low:
-            raise OSSError(
-                400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size"
-            )
-        return chunk
-
-    return checked
 
 
 def _check_policy(policy_b64: str, fields: dict[str, str]) -> tuple[int, int] | None:
@@ -159,7 +135,7 @@ async def post_object(call: S3Call) -> Response:
         acl=acl,
         tagging=tagging,
     )
-    read = _size_checked(reader.read_chunk, length_range)
+    read = size_checked(reader.read_chunk, length_range)
     o = await call.storage.put_object(call.bkt, key, read, None, None, attrs)
     await reader.drain(_TRAILER_LIMIT)
     location = f"http://{call.req.host}/{call.bkt.name}/{key}"
