@@ -24,7 +24,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ossbox.delivery import parquet
 from ossbox.delivery.destination import Destination
 from ossbox.delivery.errors import DeliveryFailure
 from ossbox.delivery.model import Mode, Task
@@ -321,6 +320,9 @@ class TaskRunner:
             head.next_seq[writer] = sequence + 1
             rows = [tuple(r.values.get(n) for n in names) for r in groups[(writer, partition)]]
             plan.append((object_key(self.task.name, writer, partition, sequence), rows))
+        # pyarrow (~80 MB of memory) is loaded by the first file a task writes, not by every server process.
+        from ossbox.delivery import parquet
+
         encoded = list(self._pool.map(lambda item: parquet.encode(columns, item[1]), plan))
         files = [StagedFile(key, data) for (key, _), data in zip(plan, encoded, strict=True)]
         head.rows += len(buffer.rows)

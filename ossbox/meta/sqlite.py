@@ -89,13 +89,14 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, cache_mib: int = 64) -> sqlite3.Connection:
     # auto_vacuum: pages freed by deleting inline blobs go back to the filesystem (see write_batch); this
     # takes effect only on a database created with it, i.e. before the first table exists. Commits are
     # fsync'd (synchronous=FULL); group commit keeps that affordable.
     conn = connect_wal(path, ["auto_vacuum=INCREMENTAL"])
     conn.execute("PRAGMA foreign_keys=OFF")
-    conn.execute("PRAGMA cache_size=-65536")
+    # The page cache of each connection; the file's pages are in the OS's page cache as well.
+    conn.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
     return conn
 
 
@@ -252,7 +253,9 @@ class SqliteMeta:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._shared = SharedState(path.with_name(path.name + ".shared"))
-        self._write = _connect(path)
+        # The writer touches index pages and freshly written rows; the event loop's reader serves GETs and
+        # LIST pages (the hot set); worker threads' readers are many (one per thread) and get a little each.
+        self._write = _connect(path, 32)
         with self._shared.write_lock():
             self._migrate()
         self._read = _connect(path)
@@ -523,7 +526,7 @@ class SqliteMeta:
             return self._read
         conn: sqlite3.Connection | None = getattr(self._thread_reads, "conn", None)
         if conn is None:
-            conn = self._thread_reads.conn = _connect(self.path)
+            conn = self._thread_reads.conn = _connect(self.path, 8)
             with self._write_lock:
                 self._extra_reads.append(conn)
         return conn
