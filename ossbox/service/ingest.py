@@ -221,9 +221,10 @@ async def ingest(
         raise insufficient_storage()
     if content_length is not None and content_length <= min(INLINE_MAX_BYTES, max_size):
         return await _ingest_inline(read_chunk, content_length, content_md5, extra, new_key)
-    writer = blobs.create()
-    key = new_key(writer.blob_id) if new_key is not None else None
     loop = asyncio.get_running_loop()
+    # Creating the file (an inode allocation, slow when the filesystem is busy) happens off the event loop.
+    writer = await loop.run_in_executor(executor, blobs.create)
+    key = new_key(writer.blob_id) if new_key is not None else None
     sink = _Sink(writer, executor, loop, extra, key.cipher.at(0) if key is not None else None)
     try:
         # Chunks are collected, not concatenated: copying them into one buffer costs more than receiving.
