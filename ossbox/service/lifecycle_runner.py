@@ -84,15 +84,22 @@ class _Plan:
     mtime_ms: int
     kind: str  # EXPIRE | TRANSITION | DROP_MARKER
     storage_class: str = ""
+    # The tags the rules were matched against: a version retagged since is left for the next pass.
+    tagging: str = ""
 
     @classmethod
     def of(cls, o: ObjectMeta, action: Action) -> _Plan:
         kind = EXPIRE if action.expire else TRANSITION
-        return cls(o.key, o.version_id, o.vseq, o.mtime_ms, kind, action.storage_class)
+        return cls(o.key, o.version_id, o.vseq, o.mtime_ms, kind, action.storage_class, o.tagging)
 
 
 def _same(o: ObjectMeta | None, plan: _Plan) -> bool:
-    return o is not None and o.version_id == plan.version_id and o.mtime_ms == plan.mtime_ms
+    return (
+        o is not None
+        and o.version_id == plan.version_id
+        and o.mtime_ms == plan.mtime_ms
+        and o.tagging == plan.tagging
+    )
 
 
 def _cold_columns(storage_class: str) -> dict[str, object]:
@@ -216,7 +223,12 @@ class LifecycleRunner:
             dead: list[str] = []
             for plan in plans:
                 found = txn.find_version(bucket, plan.key, wire_version_id(plan.version_id))
-                if found is None or found[1] or found[0].vseq != plan.vseq:
+                if (
+                    found is None
+                    or found[1]
+                    or found[0].vseq != plan.vseq
+                    or found[0].tagging != plan.tagging
+                ):
                     continue
                 o = found[0]
                 if plan.kind == DROP_MARKER:
