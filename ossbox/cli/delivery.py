@@ -135,13 +135,18 @@ def _own_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def start_delivery(
-    data_dir: Path, meta: SqliteMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
-) -> DeliveryLeader | None:
-    """Start this process's candidate for leading delivery (None: delivery is disabled)."""
+def warn_if_disabled() -> None:
     reason = missing_dependency()
     if reason:
         log.warning("%s", reason)
+
+
+def start_delivery(
+    data_dir: Path, meta: SqliteMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
+) -> DeliveryLeader | None:
+    """Start this process's candidate for leading delivery (None: delivery is disabled, which the server
+    says once at start: see `warn_if_disabled`)."""
+    if missing_dependency():
         return None
     from ossbox.cli.runtime import ACCOUNT_ID_SETTING, ROOT_OWNER_ID
     from ossbox.delivery.credentials import RoleSessions, ServiceKey, StsEndpoint

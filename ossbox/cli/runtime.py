@@ -22,7 +22,7 @@ from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.s3 import S3Authenticator
 from ossbox.auth.sts import Sts
 from ossbox.blobs.local import LocalBlobStore
-from ossbox.cli.delivery import start_delivery
+from ossbox.cli.delivery import start_delivery, warn_if_disabled
 from ossbox.cli.projects import open_project_service
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.core.clock import Clock, OffsetClock, SystemClock
@@ -259,6 +259,7 @@ def _event_loop_run(main: Coroutine[Any, Any, None]) -> None:
 
 def run(cfg: ServerConfig) -> None:
     root, created = prepare(cfg)
+    warn_if_disabled()  # once, not once per worker
     if cfg.workers <= 1:
         _event_loop_run(serve_worker(cfg, cfg.port, False, lambda port: _announce(cfg, port, root, created)))
         return
