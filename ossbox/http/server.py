@@ -46,7 +46,7 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes | AsyncIterator[bytes] = b""
-    # For streamed bodies the length must be known up front (OSS never answers chunked).
+    # The length of a streamed body; None sends it chunked (OSS does so only for gzip-compressed GETs).
     content_length: int | None = None
     # HEAD answers carry Content-Length of the object but no body.
     head: bool = False
@@ -361,6 +361,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._closed:
             return False
         keep_alive = self._wants_keep_alive(req)
+        if resp.content_length is None and not isinstance(resp.body, bytes) and req.http_version == "1.0":
+            keep_alive = False  # no chunked encoding in HTTP/1.0: the body ends when the connection does
         if not req.body.complete:
             keep_alive = keep_alive and await self._drain_unread_body(req)
         try:
@@ -397,18 +399,21 @@ class HttpProtocol(asyncio.Protocol):
     async def _write_response(self, req: Request, resp: Response, keep_alive: bool) -> None:
         assert self._transport is not None
         body = resp.body
+        length: int | None
         if isinstance(body, bytes):
             length = resp.content_length if resp.head and resp.content_length is not None else len(body)
         else:
-            assert resp.content_length is not None
             length = resp.content_length
+        chunked = length is None and req.http_version != "1.0"
+        if length is not None:
+            length_header = f"Content-Length: {length}\r\n"
+        else:
+            length_header = "Transfer-Encoding: chunked\r\n" if chunked else ""
         head_text = "".join(
             [
                 f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Unknown')}\r\n",
                 *[f"{name}: {value}\r\n" for name, value in resp.headers],
-                f"Content-Length: {length}\r\n"
-                if resp.status >= 200 and resp.status not in (204, 304)
-                else "",
+                length_header if resp.status >= 200 and resp.status not in (204, 304) else "",
                 "" if keep_alive else "Connection: close\r\n",
                 "\r\n",
             ]
@@ -425,8 +430,15 @@ class HttpProtocol(asyncio.Protocol):
             async for chunk in body:
                 if self._closed:
                     raise ConnectionResetError("connection closed")
-                self._transport.write(chunk)
+                if chunked:
+                    if not chunk:
+                        continue  # an empty chunk would end the body
+                    self._transport.writelines((f"{len(chunk):x}\r\n".encode(), chunk, b"\r\n"))
+                else:
+                    self._transport.write(chunk)
                 await self._drain()
+            if chunked and not self._closed:
+                self._transport.write(b"0\r\n\r\n")
         finally:
             aclose = getattr(body, "aclose", None)
             if aclose is not None:

@@ -13,6 +13,7 @@ from ossbox.core.errors import OSSError, access_denied, invalid_argument, malfor
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
 from ossbox.http import request_view
+from ossbox.http.oss import compression
 from ossbox.http.oss.common import (
     OBJECT_ACLS,
     Call,
@@ -144,6 +145,10 @@ async def get_object(call: Call) -> Response:
     else:
         start, length, status = rng[0], rng[1] - rng[0] + 1, 206
         headers.append(("Content-Range", f"bytes {rng[0]}-{rng[1]}/{o.size}"))
+    if rng is None and compression.applies(call.h, o):
+        data = compression.one_chunk(body) if body is not None else call.storage.read(o, 0, o.size)
+        gz = compression.gzipped(data, call.storage.executor)
+        return Response(200, compression.response_headers(headers), gz, content_length=None)
     if body is not None:
         return Response(status, headers, body if length == o.size else body[start : start + length])
     if length <= _SMALL_GET:
