@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, quote, unquote
 
-from ossbox.core.errors import OSSError, invalid_argument, malformed_xml
-from ossbox.protocol import xml as X
+from ossbox.core.errors import OSSError, invalid_argument
+from ossbox.protocol.configs import tagging
 
 MAX_TAGS = 10
 MAX_KEY = 128
@@ -74,20 +74,9 @@ def from_oss_header(text: str) -> str:
 
 def from_xml(body: bytes) -> str:
     """PutObjectTagging's `<Tagging><TagSet><Tag><Key/><Value/></Tag>...` checked; its stored form."""
-    doc = X.parse(body, "Tagging")
-    tag_set = doc.find("TagSet")
-    if tag_set is None:
-        raise malformed_xml("Tagging needs a TagSet.")
-    pairs: Pairs = []
-    for node in tag_set.findall("Tag"):
-        key = X.child_text(node, "Key")
-        if key is None:
-            raise malformed_xml("Every Tag needs a Key.")
-        pairs.append((key, X.child_text(node, "Value") or ""))
-    return check_oss(pairs)
+    return check_oss(tagging.read_pairs(body))
 
 
 def tag_set_xml(stored: str) -> str:
     """The `<TagSet>` of GetObjectTagging (the same element in both dialects)."""
-    tags = "".join(f"<Tag>{X.el('Key', k)}{X.el('Value', v)}</Tag>" for k, v in decode(stored))
-    return f"<TagSet>{tags}</TagSet>"
+    return tagging.tag_set(decode(stored))

@@ -123,8 +123,7 @@ async def get_bucket_tagging(call: S3Call) -> Response:
     tags = tagging.load(document) if document else ()
     if not tags:
         raise OSSError(404, "NoSuchTagSet", "The TagSet does not exist", {"BucketName": call.bkt.name})
-    inner = "".join(f"<Tag>{X.els([('Key', k), ('Value', v)])}</Tag>" for k, v in tags)
-    return xml("Tagging", f"<TagSet>{inner}</TagSet>")
+    return xml("Tagging", tagging.tag_set(tags))
 
 
 async def delete_bucket_tagging(call: S3Call) -> Response:

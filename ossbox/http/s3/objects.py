@@ -29,7 +29,7 @@ from ossbox.http.s3.common import (
 from ossbox.http.server import Response
 from ossbox.http.symlink_reads import through_link
 from ossbox.meta.types import ObjectMeta
-from ossbox.protocol import sse
+from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
@@ -440,8 +440,7 @@ async def put_object_acl(call: S3Call) -> Response:
 async def get_object_tagging(call: S3Call) -> Response:
     o, _ = read_target(call)
     call.check_object_read(call.bkt, o, call.grant)
-    tags = "".join(f"<Tag>{X.els([('Key', k), ('Value', v)])}</Tag>" for k, v in decode_tags(o.tagging))
-    return xml("Tagging", f"<TagSet>{tags}</TagSet>")
+    return xml("Tagging", object_tags.tag_set_xml(o.tagging))
 
 
 async def put_object_tagging(call: S3Call) -> Response:

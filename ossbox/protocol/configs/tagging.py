@@ -5,6 +5,7 @@ Bucket tags (PutBucketTagging): at most 20, keys 1-64 characters, values up to 1
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -29,7 +30,9 @@ _RESERVED_PREFIXES = ("aliyun", "acs:", "http://", "https://")
 Tags = tuple[tuple[str, str], ...]
 
 
-def parse(body: bytes, limits: TagLimits) -> Tags:
+def read_pairs(body: bytes) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a `<Tagging><TagSet>` document, in order, unchecked (a missing Value is
+    ''). Bucket and object tags share the document; their limits differ."""
     doc = X.parse(body, ROOT)
     tag_set = doc.find("TagSet")
     if tag_set is None:
@@ -41,6 +44,11 @@ def parse(body: bytes, limits: TagLimits) -> Tags:
         if key is None:
             raise malformed_xml("Every Tag needs a Key.")
         tags.append((key, value))
+    return tags
+
+
+def parse(body: bytes, limits: TagLimits) -> Tags:
+    tags = read_pairs(body)
     check(tags, limits)
     return tuple(tags)
 
@@ -59,9 +67,14 @@ def check(tags: list[tuple[str, str]], limits: TagLimits) -> None:
         seen.add(key)
 
 
-def render(tags: Tags) -> str:
+def tag_set(tags: Iterable[tuple[str, str]]) -> str:
+    """The `<TagSet>` element (GetBucketTagging's and GetObjectTagging's, in both dialects)."""
     inner = "".join(f"<Tag>{X.el('Key', k)}{X.el('Value', v)}</Tag>" for k, v in tags)
-    return f"{X.XML_DECL}<{ROOT}><TagSet>{inner}</TagSet></{ROOT}>"
+    return f"<TagSet>{inner}</TagSet>"
+
+
+def render(tags: Tags) -> str:
+    return f"{X.XML_DECL}<{ROOT}>{tag_set(tags)}</{ROOT}>"
 
 
 @lru_cache(maxsize=1024)
