@@ -585,15 +585,19 @@ class Storage:
         data = await self._rewrite(src, 0, src.size, stored_sse)
         return src, _Rewritten(((data.blob_id, 0, data.size),), [data.new_blob])
 
-    async def _rewrite(self, src: ObjectMeta, start: int, length: int, stored_sse: str) -> Ingested:
-        """Bytes [start, start+length) of `src`, decrypted and stored again as a new blob in `stored_sse`."""
+    async def _rewrite(
+        self, src: ObjectMeta, start: int, length: int, stored_sse: str, algorithm: str = ""
+    ) -> Ingested:
+        """Bytes [start, start+length) of `src`, decrypted and stored again as a new blob in `stored_sse`
+        (with the S3 checksum `algorithm` of them computed on the way, when given)."""
         chunks = self.read(src, start, length)
 
         async def read_chunk() -> bytes:
             return await anext(chunks, b"")
 
+        digest = _Checksummed(algorithm) if algorithm else None
         try:
-            return await self._ingest(read_chunk, length, None, max(length, 1), stored_sse=stored_sse)
+            return await self._ingest(read_chunk, length, None, max(length, 1), digest, stored_sse)
         finally:
             await chunks.aclose()
 
@@ -1046,14 +1050,7 @@ class Storage:
         length = end - start + 1 if src.size else 0
         extents = tuple(_slice_extents(src.extents, start, length))
         if length and _needs_rewrite(src, upload.sse):
-            checksum = ""
-            if algorithm:
-                checksum = (
-                    await asyncio.get_running_loop().run_in_executor(
-                        self.executor, self._hash_extents, src, extents, algorithm
-                    )
-                )[2]
-            data = await self._rewrite(src, start, length, upload.sse)
+            data = await self._rewrite(src, start, length, upload.sse, algorithm)
             new = Part(
                 part_number,
                 length,
@@ -1061,7 +1058,7 @@ class Storage:
                 data.crc64,
                 self.now_ms(),
                 ((data.blob_id, 0, length),),
-                checksum,
+                data.checksum,
             )
             return await self.committer.commit(self._part_op(bucket, key, upload_id, new), [data.new_blob])
         md5, crc, checksum = await asyncio.get_running_loop().run_in_executor(
@@ -1078,14 +1075,14 @@ class Storage:
         ciphers = self._ciphers(src)
         md5 = hashlib.md5()
         crc = 0
-        extra = checksums.Checksum(algorithm) if algorithm else None
+        extra = _Checksummed(algorithm) if algorithm else None
         for blob_id, offset, length in extents:
             for chunk in self._iter_extent(blob_id, offset, length, ciphers.get(blob_id)):
                 md5.update(chunk)
                 crc = crc64(chunk, crc)
                 if extra is not None:
                     extra.update(chunk)
-        return md5.digest(), crc, checksums.stored(algorithm, extra.b64()) if extra else ""
+        return md5.digest(), crc, extra.finish() if extra else ""
 
     async def complete_upload(
         self,
@@ -1279,6 +1276,21 @@ class _Rewritten:
 
     extents: tuple[Extent, ...]
     new_blobs: list[NewBlob]
+
+
+class _Checksummed:
+    """The S3 checksum of bytes ossbox copies itself (nothing to verify: it only computes one)."""
+
+    __slots__ = ("_sum",)
+
+    def __init__(self, algorithm: str) -> None:
+        self._sum = checksums.Checksum(algorithm)
+
+    def update(self, data: bytes) -> None:
+        self._sum.update(data)
+
+    def finish(self) -> str:
+        return checksums.stored(self._sum.algorithm, self._sum.b64())
 
 
 class _SourceChanged(Exception):

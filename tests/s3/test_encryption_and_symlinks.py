@@ -3,6 +3,8 @@ map onto OSS's AES256 and KMS on the same stored objects; a symlink made with os
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 import botocore.exceptions
@@ -95,3 +97,20 @@ def test_symlink_made_by_oss_reads_through_s3(s3: Any, bucket: str, oss_bucket: 
     with pytest.raises(botocore.exceptions.ClientError) as err:
         s3.get_object(Bucket=bucket, Key="link")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_part_copied_into_an_encrypted_upload_carries_its_checksum(s3: Any, bucket: str) -> None:
+    body = b"c" * (5 * MiB + 3)
+    s3.put_object(Bucket=bucket, Key="plain-src", Body=body)
+    uid = s3.create_multipart_upload(
+        Bucket=bucket, Key="enc-mp", ServerSideEncryption="AES256", ChecksumAlgorithm="SHA256"
+    )["UploadId"]
+    copied = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="enc-mp",
+        UploadId=uid,
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "plain-src"},
+    )["CopyPartResult"]
+    assert copied["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+    s3.abort_multipart_upload(Bucket=bucket, Key="enc-mp", UploadId=uid)
