@@ -11,7 +11,7 @@ from pathlib import Path
 
 import oss2
 
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, admin_env, free_port
 
 TEST_CLOCK_ENV = {"OSSBOX_TEST_CLOCK": "1"}
 
@@ -22,7 +22,9 @@ def ossbox_cli(*args: str) -> str:
         [sys.executable, "-m", "ossbox", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **TEST_CLOCK_ENV},
+        env=admin_env(Path(args[args.index("--data-dir") + 1]), **TEST_CLOCK_ENV)
+        if "--data-dir" in args
+        else {**os.environ, **TEST_CLOCK_ENV},
         timeout=60,
     )
     assert proc.returncode == 0, f"ossbox {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"

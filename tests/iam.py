@@ -10,7 +10,7 @@ from pathlib import Path
 
 import oss2
 
-from tests.server import REGION, ServerProcess
+from tests.server import REGION, ServerProcess, admin_env
 
 
 def ram(server: ServerProcess, *args: str, stdin: str | None = None) -> str:
@@ -18,6 +18,7 @@ def ram(server: ServerProcess, *args: str, stdin: str | None = None) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "ossbox", "ram", *args, "--data-dir", str(server.data_dir)],
         input=stdin,
+        env=admin_env(server.data_dir),
         capture_output=True,
         text=True,
         timeout=60,

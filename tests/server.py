@@ -23,6 +23,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def on_postgres() -> bool:
+    """OSSBOX_TEST_META=postgres: every server the tests start keeps its metadata on PostgreSQL."""
+    return os.environ.get("OSSBOX_TEST_META", "") == "postgres"
+
+
+def meta_url_for(data_dir: Path) -> str | None:
+    """On PostgreSQL, the URL of the data directory's own database (what admin commands need too)."""
+    if not on_postgres():
+        return None
+    from tests import pg
+
+    return pg.database_for(data_dir)
+
+
+def admin_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for an admin command (`ossbox ram`, `ossbox key`, ...) on a test server's data:
+    with OSSBOX_META_URL when the tests run on PostgreSQL."""
+    url = meta_url_for(data_dir)
+    return {**os.environ, **({"OSSBOX_META_URL": url} if url else {}), **extra}
+
+
+def meta_args_for(data_dir: Path, extra_args: tuple[str, ...], extra_env: dict[str, str] | None) -> list[str]:
+    """`--meta-url` of the data directory's own database when the tests run on PostgreSQL and the test
+    did not choose one."""
+    if "--meta-url" in extra_args or "OSSBOX_META_URL" in (extra_env or {}):
+        return []
+    url = meta_url_for(data_dir)
+    # A test server is alone on its data directory: its start-up sweep need not spare other nodes' files.
+    return [] if url is None else ["--meta-url", url, "--blob-sweep-grace-seconds", "0"]
+
+
 @dataclass
 class ServerProcess:
     data_dir: Path
@@ -44,6 +75,7 @@ class ServerProcess:
             OSSBOX_REGION=REGION,
         )
         env.update(self.extra_env or {})
+        meta_args = meta_args_for(self.data_dir, self.extra_args, self.extra_env)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         started_at = len(self.log())
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -57,6 +89,7 @@ class ServerProcess:
                 f"127.0.0.1:{self.port}",
                 "--data-dir",
                 str(self.data_dir),
+                *meta_args,
                 *self.extra_args,
             ],
             stdout=log,

@@ -4,7 +4,6 @@ half-visible or corrupt, and the next start sweeps what the crash left behind.""
 from __future__ import annotations
 
 import random
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import oss2
 import pytest
 from oss2.models import PartInfo
 
+from tests import metadb
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 
 CHUNK = 7_001
@@ -103,7 +103,7 @@ def _verify(bucket: oss2.Bucket, load: Load) -> None:
 def _no_leftovers(data_dir: Path) -> None:
     assert list((data_dir / "tmp").iterdir()) == []
     on_disk = {p.name for p in (data_dir / "blobs").glob("*/*")}
-    with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+    with metadb.connect(data_dir) as db:
         referenced = {r[0] for r in db.execute("SELECT blob_id FROM blobs")}
         inline_rows = {r[0] for r in db.execute("SELECT blob_id FROM blob_data")}
     inline = {b for b in referenced if b.startswith("i-")}

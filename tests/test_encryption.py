@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 import requests
 from oss2.models import PartInfo, ServerSideEncryptionRule
 
+from tests import metadb
 from tests.clocked import fresh_bucket
 from tests.conftest import empty_and_delete, new_bucket_name
 from tests.rawhttp import signed_headers
@@ -57,7 +57,7 @@ def bucket(srv: ServerProcess) -> Iterator[oss2.Bucket]:
 
 
 def _blobs_of(data_dir: Path, bucket: str, key: str) -> list[str]:
-    with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+    with metadb.connect(data_dir) as db:
         row = db.execute("SELECT extents FROM objects WHERE bucket = ? AND key = ?", (bucket, key)).fetchone()
     return [e[0] for e in json.loads(row[0])]
 
@@ -66,7 +66,7 @@ def _assert_ciphertext_on_disk(data_dir: Path, blob_ids: list[str]) -> None:
     """Every blob of the object: its bytes (file or inline row) do not contain the plaintext marker, and it
     has a wrapped key."""
     assert blob_ids
-    with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+    with metadb.connect(data_dir) as db:
         for blob_id in blob_ids:
             assert db.execute("SELECT 1 FROM blob_keys WHERE blob_id = ?", (blob_id,)).fetchone(), blob_id
             if blob_id.startswith("i-"):
@@ -123,7 +123,7 @@ def test_conditionals_and_plain_objects_untouched(srv: ServerProcess, bucket: os
     assert bucket.get_object("enc", headers={"If-Match": r.etag}).read() == b"secret"
     plain = bucket.put_object("plain", b"public")
     assert SSE not in plain.headers and SSE not in bucket.head_object("plain").headers
-    with sqlite3.connect(Path(srv.data_dir) / "meta.sqlite3") as db:
+    with metadb.connect(Path(srv.data_dir)) as db:
         blob = _blobs_of(Path(srv.data_dir), bucket.bucket_name, "plain")[0]
         assert db.execute("SELECT 1 FROM blob_keys WHERE blob_id = ?", (blob,)).fetchone() is None
         assert db.execute("SELECT data FROM blob_data WHERE blob_id = ?", (blob,)).fetchone()[0] == b"public"
@@ -267,7 +267,7 @@ def test_copies_across_states(srv: ServerProcess, bucket: oss2.Bucket) -> None:
     assert bucket.get_object("plain").read() == data
     assert bucket.head_object("plain").etag == src.etag
     plain_blobs = _blobs_of(data_dir, name, "plain")
-    with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+    with metadb.connect(data_dir) as db:
         assert db.execute("SELECT 1 FROM blob_keys WHERE blob_id = ?", (plain_blobs[0],)).fetchone() is None
     assert data_dir.joinpath("blobs", plain_blobs[0][:8], plain_blobs[0]).read_bytes() == data
     # Plain -> AES256, then AES256 -> AES256 (same state: the blobs are shared, nothing is rewritten).
@@ -297,7 +297,7 @@ def test_copies_across_states(srv: ServerProcess, bucket: oss2.Bucket) -> None:
     assert bucket.get_object("small-sm4").read() == MARKER * 10
     _assert_ciphertext_on_disk(data_dir, _blobs_of(data_dir, name, "small-sm4"))
     # Every blob the copies left unreferenced is gone, with its key.
-    with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+    with metadb.connect(data_dir) as db:
         orphans = db.execute(
             "SELECT COUNT(*) FROM blob_keys WHERE blob_id NOT IN (SELECT blob_id FROM blobs)"
         )

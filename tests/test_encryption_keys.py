@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import oss2
 import pytest
 from oss2.models import ServerSideEncryptionRule
 
+from tests import metadb
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 from tests.test_crash import Load, _no_leftovers, _verify
 
@@ -132,7 +132,7 @@ def test_kill_9_during_encrypted_writes(tmp_path: Path) -> None:
                 t.join(timeout=30)
             server = ServerProcess(data_dir, port).start()
             _no_leftovers(data_dir)
-            with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+            with metadb.connect(data_dir) as db:
                 blobs = {r[0] for r in db.execute("SELECT blob_id FROM blobs")}
                 keyed = {r[0] for r in db.execute("SELECT blob_id FROM blob_keys")}
                 plain = db.execute("SELECT COUNT(*) FROM objects WHERE sse = '' AND size > 0").fetchone()[0]

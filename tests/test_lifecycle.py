@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -33,11 +32,12 @@ from oss2.models import (
     TaggingRule,
 )
 
-from ossbox.service.lifecycle_runner import LifecycleRole
+from ossbox.meta.leases import FileLease
+from tests import metadb
 from tests.clocked import TEST_CLOCK_ENV, ClockedServer, fresh_bucket
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, admin_env
 
 ENABLED = LifecycleRule.ENABLED
 
@@ -444,11 +444,12 @@ def test_background_worker_in_one_of_two_processes(tmp_path: Path) -> None:
     assert not server.errors_logged()
 
 
-def _insert_empty_objects(db_path: Path, bucket: str, count: int) -> None:
+def _insert_empty_objects(data_dir: Path, bucket: str, count: int) -> None:
     """Many empty objects straight into the metadata store (no blobs, so nothing to reference): what
     thousands of PUTs would leave, in a fraction of the time."""
-    with sqlite3.connect(db_path) as db:
-        db.executemany(
+    with metadb.connect(data_dir) as db:
+        metadb.executemany(
+            db,
             "INSERT INTO objects (bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, "
             "content_type, headers, user_meta, extents) VALUES (?, ?, 0, 'D41D8CD98F00B204E9800998ECF8427E', "
             "0, ?, 'Normal', 'Standard', 'default', 'application/octet-stream', '{}', '{}', '[]')",
@@ -485,18 +486,18 @@ def test_kill_9_during_a_pass_leaves_every_key_whole(tmp_path: Path) -> None:
         for i in range(5):
             b.put_object(f"data/{i}", big)
         server.stop()
-        _insert_empty_objects(data_dir / "meta.sqlite3", "crashlc", count)
+        _insert_empty_objects(data_dir, "crashlc", count)
         server.start()
         b.put_bucket_versioning(BucketVersioningConfig("Enabled"))
         b.put_bucket_lifecycle(BucketLifecycle([_rule("all", "", expiration=LifecycleExpiration(days=1))]))
         server.advance("1d1h")
         child = subprocess.Popen(
             [sys.executable, "-m", "ossbox", "lifecycle", "run", "--data-dir", str(data_dir)],
-            env={**os.environ, **TEST_CLOCK_ENV},
+            env=admin_env(data_dir, **TEST_CLOCK_ENV),
             stdout=subprocess.DEVNULL,
         )
         # Kill it as soon as its first batch is committed (reading the store as any reader may).
-        with sqlite3.connect(data_dir / "meta.sqlite3", timeout=30) as db:
+        with metadb.connect(data_dir, timeout=30) as db:
             deadline = time.monotonic() + 60
             while db.execute("SELECT COUNT(*) FROM object_versions").fetchone()[0] == 0:
                 assert child.poll() is None and time.monotonic() < deadline, "the pass made no progress"
@@ -517,7 +518,7 @@ def test_kill_9_during_a_pass_leaves_every_key_whole(tmp_path: Path) -> None:
         assert 0 < expired < count + 5, f"the kill did not land inside the pass ({expired} expired)"
         for i in range(5):
             assert b.get_object(f"data/{i}", params={"versionId": "null"}).read() == big
-        with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+        with metadb.connect(data_dir) as db:
             referenced = {r[0] for r in db.execute("SELECT blob_id FROM blobs") if not r[0].startswith("i-")}
         assert {p.name for p in (data_dir / "blobs").glob("*/*")} == referenced
         server.lifecycle_pass()  # a later pass finishes the work
@@ -527,8 +528,10 @@ def test_kill_9_during_a_pass_leaves_every_key_whole(tmp_path: Path) -> None:
 
 
 def test_only_one_holder_of_the_lifecycle_role(tmp_path: Path) -> None:
-    """The role is an flock: refused to everyone else while held, free again when the holder dies."""
-    first, second = LifecycleRole(tmp_path), LifecycleRole(tmp_path)
+    """On one machine the role is an flock: refused to everyone else while held, free again when the holder
+    dies (tests/cluster/test_faults.py covers PostgreSQL's advisory lock)."""
+    path = tmp_path / "lifecycle.lock"
+    first, second = FileLease(path), FileLease(path)
     assert first.acquire() and first.acquire()  # kept by its holder
     assert not second.acquire()
     first.release()
@@ -537,9 +540,9 @@ def test_only_one_holder_of_the_lifecycle_role(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; "
-            "from ossbox.service.lifecycle_runner import LifecycleRole; "
-            "print(LifecycleRole(Path(sys.argv[1])).acquire(), flush=True); time.sleep(60)",
-            str(tmp_path),
+            "from ossbox.meta.leases import FileLease; "
+            "print(FileLease(Path(sys.argv[1])).acquire(), flush=True); time.sleep(60)",
+            str(path),
         ],
         stdout=subprocess.PIPE,
         text=True,

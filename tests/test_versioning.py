@@ -4,7 +4,6 @@ markers, version ids on every operation that takes one, ListObjectVersions pagin
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 import requests
 from oss2.models import BatchDeleteObjectVersion, BatchDeleteObjectVersionList, BucketVersioningConfig
 
+from tests import metadb
 from tests.clocked import delete_everything, fresh_bucket, owner_bucket
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
@@ -328,7 +328,7 @@ def test_noncurrent_data_survives_restart_and_is_freed_when_deleted(tmp_path: Pa
         assert b.get_object("copy").read() == contents[0]
         b.delete_object("copy", params={"versionId": b.head_object("copy").versionid})
         assert _blob_files_settle(data_dir, 0) == set()
-        with sqlite3.connect(data_dir / "meta.sqlite3") as db:
+        with metadb.connect(data_dir) as db:
             assert db.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 0
         b.delete_bucket()
     finally:

@@ -15,7 +15,7 @@ import oss2
 import pytest
 import requests
 
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, admin_env, free_port
 
 WORKERS = 2
 
@@ -90,6 +90,7 @@ def test_keys_managed_from_the_command_line_apply_at_once(pool: ServerProcess) -
     _fresh(pool, name).create_bucket()
     out = subprocess.run(
         [sys.executable, "-m", "ossbox", "key", "create", "--data-dir", str(pool.data_dir)],
+        env=admin_env(pool.data_dir),
         capture_output=True,
         text=True,
         check=True,

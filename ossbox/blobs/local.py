@@ -11,11 +11,13 @@ reaches a path.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -170,12 +172,26 @@ class LocalBlobStore:
         finally:
             os.close(fd)
 
-    def sweep(self, referenced: set[str]) -> tuple[int, int]:
-        """Delete temporary files and blobs no metadata refers to. Run only before serving."""
+    def sweep(self, referenced: set[str], min_age_s: float = 0) -> tuple[int, int]:
+        """Delete temporary files and blobs no metadata refers to. With `min_age_s` 0, run only before
+        serving; when other nodes share the directory, `min_age_s` spares what they are writing now (a file
+        being written, or published a moment before its commit, was modified less than that long ago)."""
+        cutoff = time.time() - min_age_s
+
+        def old_enough(entry: os.DirEntry[str]) -> bool:
+            if min_age_s <= 0:
+                return True
+            try:
+                return entry.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                return False
+
         tmp_removed = 0
         for entry in os.scandir(self.tmp_dir):
-            os.unlink(entry.path)
-            tmp_removed += 1
+            if old_enough(entry):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                tmp_removed += 1
         orphans = 0
         seen: set[str] = set()
         for d in os.scandir(self.blob_dir):
@@ -184,10 +200,12 @@ class LocalBlobStore:
             for entry in os.scandir(d.path):
                 if entry.name in referenced:
                     seen.add(entry.name)
-                else:
-                    os.unlink(entry.path)
+                elif old_enough(entry):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
                     orphans += 1
-        missing = sorted(referenced - seen)
+        # (With other nodes at work, a blob may be freed between reading `referenced` and listing files.)
+        missing = sorted(referenced - seen) if min_age_s <= 0 else []
         for b in missing[:20]:
             log.error("blob %s is referenced by metadata but missing on disk", b)
         return tmp_removed, orphans

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ossbox.core.errors import OSSError
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.sql_store import SqlMeta
 
 if TYPE_CHECKING:
     from ossbox.delivery.client import DeliveryClient
@@ -72,7 +72,7 @@ def missing_dependency() -> str | None:
     return None
 
 
-def ensure_delivery_role(meta: SqliteMeta, account_id: str) -> str:
+def ensure_delivery_role(meta: SqlMeta, account_id: str) -> str:
     """The ARN of AliyunServiceRoleForOTSDataDelivery, made on first use: trusted by the delivery
     service only, allowed to write objects (ROLE_POLICY_DOCUMENT)."""
     from ossbox.cli.runtime import ROOT_OWNER_ID
@@ -102,7 +102,7 @@ def ensure_delivery_role(meta: SqliteMeta, account_id: str) -> str:
 
 
 def open_delivery_api(
-    data_dir: Path, meta: SqliteMeta, service: TableService, now_ms: Callable[[], int]
+    data_dir: Path, meta: SqlMeta, service: TableService, now_ms: Callable[[], int]
 ) -> DeliveryApi:
     from ossbox.cli.runtime import ACCOUNT_ID_SETTING
     from ossbox.tables.delivery import DeliveryApi
@@ -142,7 +142,7 @@ def warn_if_disabled() -> None:
 
 
 def start_delivery(
-    data_dir: Path, meta: SqliteMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
+    data_dir: Path, meta: SqlMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
 ) -> DeliveryLeader | None:
     """Start this process's candidate for leading delivery (None: delivery is disabled, which the server
     says once at start: see `warn_if_disabled`)."""

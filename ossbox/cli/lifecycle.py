@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.cli.runtime import open_meta, storage_clock, test_clock_requested
+from ossbox.meta.factory import META_URL_ENV, SQLITE_FILE, shared_state_path
 from ossbox.meta.shared_state import SharedState
 from ossbox.service.committer import Committer
 from ossbox.service.lifecycle_runner import LifecycleRunner, PassReport
@@ -29,7 +31,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 
 
 def _existing(data_dir: Path) -> Path:
-    if not (data_dir / "meta.sqlite3").is_file():
+    if not os.environ.get(META_URL_ENV) and not (data_dir / SQLITE_FILE).is_file():
         raise click.ClickException(f"no ossbox data directory at {data_dir}")
     return data_dir
 
@@ -86,7 +88,7 @@ def test_clock() -> None:
 
 
 def _shared(data_dir: Path) -> SharedState:
-    return SharedState(_existing(data_dir) / "meta.sqlite3.shared")
+    return SharedState(shared_state_path(os.environ.get(META_URL_ENV, ""), _existing(data_dir)))
 
 
 @test_clock.command("advance")

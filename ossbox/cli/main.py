@@ -139,6 +139,24 @@ def main() -> None:
     "first start. Keep a copy: encrypted objects cannot be read without it [env OSSBOX_MASTER_KEY_FILE].",
 )
 @click.option(
+    "--meta-url",
+    envvar="OSSBOX_META_URL",
+    default="",
+    help="Metadata database: postgresql://USER:PASSWORD@HOST:PORT/DB to share it among several nodes "
+    "(docs/scale-out.md); default DATA_DIR/meta.sqlite3. Admin commands read OSSBOX_META_URL "
+    "[env OSSBOX_META_URL].",
+)
+@click.option(
+    "--blob-sweep-grace-seconds",
+    envvar="OSSBOX_BLOB_SWEEP_GRACE_SECONDS",
+    default=900.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="With --meta-url postgresql://, the start-up sweep of unreferenced files in the shared data "
+    "directory spares files younger than this, which other nodes may be writing "
+    "[env OSSBOX_BLOB_SWEEP_GRACE_SECONDS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -152,6 +170,8 @@ def server(
     restore_delay_seconds: float,
     lifecycle_interval_seconds: float,
     master_key_file: Path | None,
+    meta_url: str,
+    blob_sweep_grace_seconds: float,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -180,6 +200,8 @@ def server(
             lifecycle_interval_s=lifecycle_interval_seconds,
             test_clock=test_clock_requested(),
             master_key_file=master_key_file.resolve() if master_key_file else None,
+            meta_url=meta_url,
+            blob_sweep_grace_s=blob_sweep_grace_seconds,
         )
     )
 

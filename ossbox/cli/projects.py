@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ossbox.http.server import BodyTooLarge, Request, Response
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.sql_store import SqlMeta
 
 if TYPE_CHECKING:
     from ossbox.volumes.api import KeyInfo, ProjectApi
@@ -34,7 +34,7 @@ class _Identities:
     """What the service asks of the server's identities. The metadata store's read connection belongs to the
     event loop's thread, so a worker thread asks through the loop."""
 
-    def __init__(self, meta: SqliteMeta) -> None:
+    def __init__(self, meta: SqlMeta) -> None:
         self.meta = meta
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -51,7 +51,7 @@ class ProjectRuntime:
     """The project service of one server process, built on its first request: a worker that never serves
     one pays nothing at start-up (no oss2 import, no catalog)."""
 
-    def __init__(self, data_dir: Path, meta: SqliteMeta, account_id: str, owner_id: str, region: str) -> None:
+    def __init__(self, data_dir: Path, meta: SqlMeta, account_id: str, owner_id: str, region: str) -> None:
         self._args = (data_dir, account_id, owner_id, region)
         self.identities = _Identities(meta)
         self._sts_endpoint = os.environ.get(ENV_STS, "")
@@ -125,7 +125,7 @@ class ProjectRuntime:
 
 
 def open_project_service(
-    data_dir: Path, meta: SqliteMeta, account_id: str, owner_id: str, region: str
+    data_dir: Path, meta: SqlMeta, account_id: str, owner_id: str, region: str
 ) -> ProjectRuntime:
     return ProjectRuntime(data_dir, meta, account_id, owner_id, region)
 

@@ -31,14 +31,15 @@ from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
 from ossbox.http.s3.app import S3Api
 from ossbox.http.server import ServerState, serve
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.factory import META_URL_ENV, MetaConfigError, open_meta_store
+from ossbox.meta.sql_store import SqlMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service import master_key
 from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
 from ossbox.service.committer import Committer
 from ossbox.service.encryption import KeyRing
 from ossbox.service.identities import new_key_pair
-from ossbox.service.lifecycle_runner import LifecycleRole, LifecycleRunner, run_periodically
+from ossbox.service.lifecycle_runner import LifecycleRunner, run_periodically
 from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
 
 log = logging.getLogger("ossbox")
@@ -67,13 +68,17 @@ class ServerConfig:
     test_clock: bool = False
     # The master key of encryption at rest; None: <data_dir>/master.key.
     master_key_file: Path | None = None
+    # Where the metadata lives: "" for <data_dir>/meta.sqlite3, or postgresql://... (ossbox.meta.factory).
+    meta_url: str = ""
+    # The start-up sweep spares files younger than this when nodes share the data directory (PostgreSQL).
+    blob_sweep_grace_s: float = 900.0
 
     @property
     def master_key_path(self) -> Path:
         return self.master_key_file or master_key.default_path(self.data_dir)
 
 
-def storage_clock(meta: SqliteMeta, test_clock: bool) -> Clock:
+def storage_clock(meta: SqlMeta, test_clock: bool) -> Clock:
     """The clock storage runs on: real time, or (tests only) real time plus the shared test offset."""
     return OffsetClock(meta.clock_offset_ms) if test_clock else SystemClock()
 
@@ -83,14 +88,15 @@ def test_clock_requested() -> bool:
     return os.environ.get("OSSBOX_TEST_CLOCK", "") == "1" or bool(os.environ.get(CLOCK_OFFSET_ENV))
 
 
-def open_meta(data_dir: Path) -> SqliteMeta:
+def open_meta(data_dir: Path, meta_url: str | None = None) -> SqlMeta:
+    """The metadata store: `meta_url` (or OSSBOX_META_URL) when set, else SQLite in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(data_dir, 0o700)
-    return SqliteMeta(data_dir / "meta.sqlite3")
+    return open_meta_store(meta_url or os.environ.get(META_URL_ENV) or "", data_dir)
 
 
-def ensure_root_key(meta: SqliteMeta, key_id: str | None, secret: str | None) -> tuple[AccessKey, bool]:
+def ensure_root_key(meta: SqlMeta, key_id: str | None, secret: str | None) -> tuple[AccessKey, bool]:
     """The owner's key: from the environment if given, else the stored one, else a new one (created=True)."""
     if key_id and secret:
         existing = meta.get_access_key(key_id)
@@ -113,26 +119,31 @@ def ensure_root_key(meta: SqliteMeta, key_id: str | None, secret: str | None) ->
     return root, True
 
 
-def ensure_account_id(meta: SqliteMeta) -> str:
+def ensure_account_id(meta: SqlMeta) -> str:
     """The account's numeric id (it appears in ARNs: acs:ram::<id>:role/...), made on the first start."""
     existing = meta.get_setting(ACCOUNT_ID_SETTING)
     if existing:
         return existing
     account_id = str(secrets.randbelow(9 * 10**15) + 10**15)
-    meta.write(lambda txn: txn.set_setting(ACCOUNT_ID_SETTING, account_id))
-    return account_id
+    return meta.write(lambda txn: txn.set_setting_if_absent(ACCOUNT_ID_SETTING, account_id))
 
 
 def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
     """Once per start, before any worker serves: migrations, the sweep of leftovers, the owner's key."""
-    meta = open_meta(cfg.data_dir)
+    try:
+        meta = open_meta(cfg.data_dir, cfg.meta_url)
+    except MetaConfigError as exc:
+        raise SystemExit(f"ossbox: {exc}") from None
     try:
         ensure_account_id(meta)
         start_offset_s = os.environ.get(CLOCK_OFFSET_ENV)
         if start_offset_s:  # tests: the test clock starts that far ahead (ossbox/core/clock.py)
             meta.set_clock_offset_ms(int(float(start_offset_s) * 1000))
         blobs = LocalBlobStore(cfg.data_dir)
-        tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids())
+        # On SQLite this process is alone on the data directory now; on PostgreSQL other nodes may be
+        # writing into it, so only files older than the grace period are swept.
+        grace = 0.0 if meta.engine == "sqlite" else cfg.blob_sweep_grace_s
+        tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids(), grace)
         if tmp_removed or orphans:
             log.info("startup sweep removed %d temporary files and %d orphaned blobs", tmp_removed, orphans)
         stale_keys = meta.write(lambda txn: txn.drop_orphan_blob_keys())
@@ -168,7 +179,7 @@ async def serve_worker(
     cfg: ServerConfig, port: int, reuse_port: bool, on_listening: Callable[[int], None]
 ) -> None:
     """One serving process: its own metadata connections, committer and event loop, until SIGINT/SIGTERM."""
-    meta = open_meta(cfg.data_dir)
+    meta = open_meta(cfg.data_dir, cfg.meta_url)
     key, default_kms_key = master_key.load(meta, cfg.master_key_path)
     blobs = LocalBlobStore(cfg.data_dir)
     committer = Committer(meta, blobs)
@@ -221,7 +232,7 @@ async def serve_worker(
     lifecycle = None
     if cfg.lifecycle_interval_s > 0:
         lifecycle = asyncio.create_task(
-            run_periodically(LifecycleRunner(storage), LifecycleRole(cfg.data_dir), cfg.lifecycle_interval_s)
+            run_periodically(LifecycleRunner(storage), meta.lease("lifecycle"), cfg.lifecycle_interval_s)
         )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,7 +14,7 @@ from ossbox.auth.authorizer import Authorizer
 from ossbox.auth.principals import CredentialResolver, Kind, Principal
 from ossbox.cli.options import data_dir_option
 from ossbox.core.errors import OSSError
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.sql_store import SqlMeta
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,7 +45,7 @@ class TableRuntime:
 
 def open_table_service(
     data_dir: Path,
-    meta: SqliteMeta,
+    meta: SqlMeta,
     resolve: CredentialResolver,
     authorizer: Authorizer,
     region: str,

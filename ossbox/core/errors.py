@@ -108,3 +108,11 @@ def internal_error() -> OSSError:
 
 def insufficient_storage() -> OSSError:
     return OSSError(507, "InsufficientStorage", "The server has no space left to store this data.")
+
+
+class MetaUnavailable(OSSError):
+    """The metadata database cannot be reached (or is too busy): the request fails cleanly with OSS's 503
+    and may be retried; nothing acknowledged is lost. Raised by ossbox.meta.pg."""
+
+    def __init__(self, message: str = "The metadata database is unavailable; try again.") -> None:
+        super().__init__(503, "ServiceUnavailable", message)

@@ -10,9 +10,10 @@ The others (tagging) are read when asked for.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+
+from ossbox.meta.connection import Connection
 
 # Consulted on requests: cached for every bucket.
 HOT_CONFIGS = ("cors", "referer", "website", "logging", "cname", "encryption")
@@ -20,7 +21,7 @@ _LOADED = ""  # a key no bucket has: present once the hot configurations are loa
 
 
 class _Txn(Protocol):
-    c: sqlite3.Connection
+    c: Connection
     changed_config: bool
 
 
@@ -28,7 +29,7 @@ class BucketConfigCatalog:
     """Cached reads, on the metadata store's read connection (event-loop thread)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, check_caches: Callable[[], None], caches: list[dict[Any, Any]]
+        self, conn: Connection, check_caches: Callable[[], None], caches: list[dict[Any, Any]]
     ) -> None:
         self._c = conn
         self._check = check_caches
@@ -100,7 +101,8 @@ class BucketConfigWriter:
     def put(self, bucket: str, name: str, document: str) -> None:
         self._txn.changed_config = True
         self._txn.c.execute(
-            "INSERT OR REPLACE INTO bucket_configs (bucket, name, document) VALUES (?, ?, ?)",
+            "INSERT INTO bucket_configs (bucket, name, document) VALUES (?, ?, ?) "
+            "ON CONFLICT (bucket, name) DO UPDATE SET document = excluded.document",
             (bucket, name, document),
         )
 

@@ -7,10 +7,10 @@ sessions: they are created on every AssumeRole and never change, so only the one
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from ossbox.meta.connection import Connection, Cursor
 from ossbox.meta.types import AccessKey, RamGroup, RamPolicy, RamRole, RamUser, StsSession
 
 _SESSION_CACHE_MAX = 4096
@@ -32,7 +32,7 @@ def access_key_from_row(r: Sequence[Any]) -> AccessKey:
 
 
 class _Txn(Protocol):
-    c: sqlite3.Connection
+    c: Connection
     changed_config: bool
 
 
@@ -40,7 +40,7 @@ class IdentityCatalog:
     """Cached reads, on the metadata store's read connection (event-loop thread)."""
 
     def __init__(
-        self, conn: sqlite3.Connection, check_caches: Callable[[], None], caches: list[dict[Any, Any]]
+        self, conn: Connection, check_caches: Callable[[], None], caches: list[dict[Any, Any]]
     ) -> None:
         self._c = conn
         self._check = check_caches
@@ -185,7 +185,7 @@ class IdentityWriter:
     def __init__(self, txn: _Txn) -> None:
         self._txn = txn
 
-    def _exec(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, args: tuple[object, ...] = ()) -> Cursor:
         self._txn.changed_config = True
         return self._txn.c.execute(sql, args)
 
@@ -232,7 +232,7 @@ class IdentityWriter:
         self._exec("DELETE FROM ram_attachments WHERE target_type = 'group' AND target_name = ?", (name,))
 
     def add_member(self, group: str, user: str) -> None:
-        self._exec("INSERT OR IGNORE INTO ram_group_members VALUES (?, ?)", (group, user))
+        self._exec("INSERT INTO ram_group_members VALUES (?, ?) ON CONFLICT DO NOTHING", (group, user))
 
     def remove_member(self, group: str, user: str) -> bool:
         return (
@@ -257,7 +257,8 @@ class IdentityWriter:
 
     def put_policy(self, policy: RamPolicy) -> None:
         self._exec(
-            "INSERT OR REPLACE INTO ram_policies VALUES (?, ?, ?, ?)",
+            "INSERT INTO ram_policies VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+            "document = excluded.document, created_ms = excluded.created_ms, comment = excluded.comment",
             (policy.name, policy.document, policy.created_ms, policy.comment),
         )
 
@@ -273,7 +274,8 @@ class IdentityWriter:
 
     def attach(self, policy_name: str, target_type: str, target_name: str) -> None:
         self._exec(
-            "INSERT OR IGNORE INTO ram_attachments VALUES (?, ?, ?)", (policy_name, target_type, target_name)
+            "INSERT INTO ram_attachments VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (policy_name, target_type, target_name),
         )
 
     def detach(self, policy_name: str, target_type: str, target_name: str) -> bool:
@@ -306,7 +308,11 @@ class IdentityWriter:
         return self._txn.c.execute("DELETE FROM sts_sessions WHERE expires_ms < ?", (ms,)).rowcount
 
     def put_bucket_policy(self, bucket: str, document: str) -> None:
-        self._exec("INSERT OR REPLACE INTO bucket_policies VALUES (?, ?)", (bucket, document))
+        self._exec(
+            "INSERT INTO bucket_policies VALUES (?, ?) "
+            "ON CONFLICT (bucket) DO UPDATE SET document = excluded.document",
+            (bucket, document),
+        )
 
     def delete_bucket_policy(self, bucket: str) -> bool:
         return self._exec("DELETE FROM bucket_policies WHERE bucket = ?", (bucket,)).rowcount > 0

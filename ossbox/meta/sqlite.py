@@ -1,92 +1,28 @@
-"""The embedded metadata store: SQLite in WAL mode.
+"""The embedded metadata engine: one SQLite database in WAL mode, `<data-dir>/meta.sqlite3`.
 
-Reads run on the caller's thread through one connection; all writes go through `write_batch`, which the
-committer calls from its own thread with a second connection, so that many requests share one durable
-commit (group commit). Each operation in a batch runs inside a SAVEPOINT: one failing operation (say, an
-append at the wrong position) rolls back alone and the rest of the batch commits.
+Reads run on the caller's thread through one connection (worker threads get their own); writes run on
+the committer's connection. Several processes may open one database (`ossbox server --workers N`, the
+admin commands): an flock in the data directory's shared state serialises their write transactions and
+its change counter tells them when cached rows changed (ossbox.meta.shared_state).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from importlib import resources
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from ossbox.core.blob_ids import INLINE_MAX_BYTES, is_inline_blob
 from ossbox.core.errors import OSSError
 from ossbox.core.sqlite_files import connect_wal
-from ossbox.core.versions import NULL_VERSION, vseq_of
-from ossbox.meta.bucket_configs import BucketConfigCatalog, BucketConfigWriter
-from ossbox.meta.identities import ACCESS_KEY_SELECT, IdentityCatalog, IdentityWriter, access_key_from_row
+from ossbox.meta.leases import FileLease
 from ossbox.meta.shared_state import SharedState
-from ossbox.meta.types import (
-    AccessKey,
-    BlobKey,
-    Bucket,
-    BucketStat,
-    Extent,
-    ListedObject,
-    ListedVersion,
-    ObjectMeta,
-    Part,
-    Restore,
-    Upload,
-)
+from ossbox.meta.sql_store import SqlMeta, SqlTxn, pending_migrations, run_savepointed, statements
 
 T = TypeVar("T")
-_U64 = 1 << 64
-# Buckets and access keys are cached until any process changes one of them (see shared_state.py).
-_CACHE_MAX = 4096
 _VACUUM_PAGES_PER_BATCH = 4096  # 16 MiB of 4 KiB pages
-
-
-def _to_i64(value: int) -> int:
-    return value - _U64 if value >= 1 << 63 else value
-
-
-def _to_u64(value: int) -> int:
-    return value + _U64 if value < 0 else value
-
-
-def _dump_extents(extents: Iterable[Extent]) -> str:
-    return json.dumps([list(e) for e in extents], separators=(",", ":"))
-
-
-def _load_extents(text: str) -> tuple[Extent, ...]:
-    if text.count("[") == 2:
-        # One extent, the common case: `[["<blob id>",offset,length]]`. Blob ids are [0-9a-f-i] only, so
-        # splitting is exact, and several times cheaper than json.loads.
-        blob, offset, length = text[3:-2].rsplit(",", 2)
-        return ((blob[:-1], int(offset), int(length)),)
-    return tuple((e[0], e[1], e[2]) for e in json.loads(text))
-
-
-def _load_map(text: str) -> dict[str, str]:
-    return {} if text == "{}" else dict(json.loads(text))
-
-
-def _dump(d: dict[str, str]) -> str:
-    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
-
-
-def _remember(cache: dict[str, T], name: str, entry: T) -> None:
-    if len(cache) >= _CACHE_MAX:
-        cache.clear()
-    cache[name] = entry
-
-
-def _migrations() -> list[tuple[int, str]]:
-    found = []
-    for entry in resources.files("ossbox.meta").joinpath("migrations").iterdir():
-        name = entry.name
-        if name.endswith(".sql"):
-            found.append((int(name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 def _connect(path: Path, cache_mib: int = 64) -> sqlite3.Connection:
@@ -100,184 +36,35 @@ def _connect(path: Path, cache_mib: int = 64) -> sqlite3.Connection:
     return conn
 
 
-_BUCKET_COLS = "name, owner_id, created_ms, region, acl, storage_class, versioning"
+class SqliteMeta(SqlMeta):
+    engine = "sqlite"
 
-_OBJECT_COLS = (
-    "bucket, key, size, etag, crc64, mtime_ms, object_type, storage_class, acl, content_type, "
-    "headers, user_meta, extents, version_id, vseq, restore_ready_ms, restore_expiry_ms, restore_tier, "
-    "checksum, tagging, sse, symlink_target"
-)
-_N_OBJECT_COLS = 22
-# A row of object_versions: the object columns, then whether it is a delete marker and since when it is
-# noncurrent.
-_VERSION_COLS = _OBJECT_COLS + ", delete_marker, noncurrent_ms"
-_LISTED_COLS = "key, size, etag, mtime_ms, object_type, storage_class, restore_ready_ms, restore_expiry_ms"
-_LISTED_VERSION_COLS = (
-    "key, version_id, vseq, size, etag, mtime_ms, object_type, storage_class, restore_ready_ms, "
-    "restore_expiry_ms"
-)
-# Columns a version's owner may change in place (ACL, restore, storage class by lifecycle).
-_UPDATABLE = frozenset(
-    ["acl", "storage_class", "restore_ready_ms", "restore_expiry_ms", "restore_tier", "tagging"]
-)
-
-
-# The body comes along only for an object made of one inline extent (ids start with "i-", see
-# ossbox.core.blob_ids): `extents` is then `[["i-...",0,size]]`.
-_OBJECT_WITH_BODY = (
-    f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
-    "THEN (SELECT data FROM blob_data WHERE blob_id = json_extract(objects.extents, '$[0][0]')) END "
-    "FROM objects WHERE bucket = ? AND key = ?"
-)
-
-_UPLOAD_COLS = (
-    "upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
-    "checksum_algorithm, tagging, sse"
-)
-_UPLOAD_SELECT = f"SELECT {_UPLOAD_COLS} FROM uploads "
-_PART_COLS = "part_number, size, etag, crc64, mtime_ms, extents, checksum"
-
-
-def _upload_from_row(r: Sequence[Any]) -> Upload:
-    return Upload(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], _load_map(r[7]), _load_map(r[8]), r[9], r[10], r[11]
-    )
-
-
-def _part_from_row(r: Sequence[Any]) -> Part:
-    return Part(r[0], r[1], r[2], _to_u64(r[3]), r[4], _load_extents(r[5]), r[6])
-
-
-def _object_from_row(r: Sequence[Any]) -> ObjectMeta:
-    # Positional (in ObjectMeta's field order): measurably cheaper than keywords on every GET.
-    return ObjectMeta(
-        r[0],  # bucket
-        r[1],  # key
-        r[2],  # size
-        r[3],  # etag
-        _to_u64(r[4]),  # crc64
-        r[5],  # mtime_ms
-        r[6],  # object_type
-        r[7],  # storage_class
-        r[8],  # acl
-        r[9],  # content_type
-        _load_map(r[10]),  # headers
-        _load_map(r[11]),  # user_meta
-        _load_extents(r[12]),  # extents
-        r[13],  # version_id
-        r[14],  # vseq
-        None if r[15] is None else Restore(r[15], r[16], r[17] or ""),
-        checksum=r[18],
-        tagging=r[19],
-        sse=r[20],
-        symlink_target=r[21],
-    )
-
-
-def _version_from_row(r: Sequence[Any]) -> ObjectMeta:
-    o = _object_from_row(r)
-    o.delete_marker = bool(r[_N_OBJECT_COLS])
-    o.noncurrent_ms = r[_N_OBJECT_COLS + 1]
-    return o
-
-
-def _object_values(o: ObjectMeta) -> tuple[Any, ...]:
-    r = o.restore
-    return (
-        o.bucket,
-        o.key,
-        o.size,
-        o.etag,
-        _to_i64(o.crc64),
-        o.mtime_ms,
-        o.object_type,
-        o.storage_class,
-        o.acl,
-        o.content_type,
-        _dump(o.headers),
-        _dump(o.user_meta),
-        _dump_extents(o.extents),
-        o.version_id,
-        o.vseq,
-        None if r is None else r.ready_ms,
-        None if r is None else r.expiry_ms,
-        None if r is None else r.tier,
-        o.checksum,
-        o.tagging,
-        o.sse,
-        o.symlink_target,
-    )
-
-
-_OBJECT_PLACEHOLDERS = ",".join("?" * _N_OBJECT_COLS)
-
-
-def _find_version(
-    c: sqlite3.Connection, bucket: str, key: str, version_id: str
-) -> tuple[ObjectMeta, bool] | None:
-    """The version of `key` named by a wire version id ("null" included), and whether it is the current one.
-
-    Callers check that `version_id` is well formed first (ossbox.core.versions.vseq_of).
-    """
-    stored = "" if version_id == NULL_VERSION else version_id
-    row = c.execute(
-        f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-    ).fetchone()
-    if row is not None and row[13] == stored:
-        return _object_from_row(row), True
-    if stored:
-        vseq = vseq_of(stored)
-        found = c.execute(
-            f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? "
-            "AND version_id = ?",
-            (bucket, key, vseq, stored),
-        ).fetchone()
-    else:
-        found = c.execute(
-            f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND version_id = ''",
-            (bucket, key),
-        ).fetchone()
-    return None if found is None else (_version_from_row(found), False)
-
-
-def _newest_version(c: sqlite3.Connection, bucket: str, key: str) -> ObjectMeta | None:
-    row = c.execute(
-        f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? "
-        "ORDER BY vseq DESC LIMIT 1",
-        (bucket, key),
-    ).fetchone()
-    return None if row is None else _version_from_row(row)
-
-
-class SqliteMeta:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._shared = SharedState(path.with_name(path.name + ".shared"))
+        shared = SharedState(path.with_name(path.name + ".shared"))
         # The writer touches index pages and freshly written rows; the event loop's reader serves GETs and
         # LIST pages (the hot set); worker threads' readers are many (one per thread) and get a little each.
         self._write = _connect(path, 32)
-        with self._shared.write_lock():
-            self._migrate()
-        self._read = _connect(path)
+        try:
+            with shared.write_lock():
+                self._migrate()
+        except BaseException:
+            self._write.close()
+            shared.close()
+            raise
+        read = _connect(path)
         self._read_thread = threading.get_ident()
         self._thread_reads = threading.local()
         self._extra_reads: list[sqlite3.Connection] = []
-        # Set when a commit deleted inline bodies whose pages have not been reclaimed yet.
-        self.freed_inline_pages = False
-        self._cache_generation = self._shared.generation()
-        self._bucket_cache: dict[str, Bucket | None] = {}
-        self._key_cache: dict[str, AccessKey | None] = {}
-        self._caches: list[dict[Any, Any]] = [self._bucket_cache, self._key_cache]
-        self.identities = IdentityCatalog(self._read, self._check_caches, self._caches)
-        self.bucket_configs = BucketConfigCatalog(self._read, self._check_caches, self._caches)
         self._write_lock = threading.Lock()
+        super().__init__(read, shared)
 
     def close(self) -> None:
         for conn in self._extra_reads:
             conn.close()
-        self._read.close()
+        self._read.close()  # type: ignore[attr-defined]
         self._write.close()
-        self._shared.close()
+        super().close()
 
     def _migrate(self) -> None:
         c = self._write
@@ -285,245 +72,20 @@ class SqliteMeta:
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER)"
         )
         done = {row[0] for row in c.execute("SELECT version FROM schema_migrations")}
-        for version, sql in _migrations():
-            if version in done:
-                continue
+        for version, sql in pending_migrations("sqlite", done):
             c.execute("BEGIN IMMEDIATE")
             try:
-                for statement in sql.split(";\n"):
-                    if statement.strip():
-                        c.execute(statement)
+                for statement in statements(sql):
+                    c.execute(statement)
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
 
-    # ---------------------------------------------------------------- reads
-    def clock_offset_ms(self) -> int:
-        """The test clock's offset, shared by every process on this data directory (ossbox/core/clock.py)."""
-        return self._shared.clock_offset_ms()
-
-    def set_clock_offset_ms(self, offset_ms: int) -> None:
-        self._shared.set_clock_offset_ms(offset_ms)
-
-    def get_setting(self, name: str) -> str | None:
-        row = self._read.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _check_caches(self) -> None:
-        generation = self._shared.generation()
-        if generation != self._cache_generation:
-            for cache in self._caches:
-                cache.clear()
-            self._cache_generation = generation
-
-    def get_access_key(self, access_key_id: str) -> AccessKey | None:
-        """Cached: every authenticated request asks."""
-        self._check_caches()
-        try:
-            return self._key_cache[access_key_id]
-        except KeyError:
-            key = self._load_access_key(access_key_id)
-            _remember(self._key_cache, access_key_id, key)
-            return key
-
-    def _load_access_key(self, access_key_id: str) -> AccessKey | None:
-        row = self._read.execute(ACCESS_KEY_SELECT + "WHERE access_key_id = ?", (access_key_id,)).fetchone()
-        return None if row is None else access_key_from_row(row)
-
-    def list_access_keys(self) -> list[AccessKey]:
-        rows = self._read.execute(ACCESS_KEY_SELECT + "ORDER BY created_ms").fetchall()
-        return [access_key_from_row(r) for r in rows]
-
-    def get_bucket(self, name: str) -> Bucket | None:
-        """Cached: nearly every request asks."""
-        self._check_caches()
-        try:
-            return self._bucket_cache[name]
-        except KeyError:
-            bucket = self._load_bucket(name)
-            _remember(self._bucket_cache, name, bucket)
-            return bucket
-
-    def _load_bucket(self, name: str) -> Bucket | None:
-        row = self._read.execute(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", (name,)).fetchone()
-        return None if row is None else Bucket(*row)
-
-    def list_buckets(self, owner_id: str, prefix: str, marker: str, limit: int) -> list[Bucket]:
-        rows = self._read.execute(
-            f"SELECT {_BUCKET_COLS} FROM buckets "
-            "WHERE owner_id = ? AND name > ? AND name >= ? ORDER BY name LIMIT ?",
-            (owner_id, marker, prefix, limit * 2 + 1),
-        ).fetchall()
-        return [Bucket(*r) for r in rows if r[0].startswith(prefix)][: limit + 1]
-
-    def get_object(self, bucket: str, key: str) -> ObjectMeta | None:
-        row = self._read.execute(
-            f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-        ).fetchone()
-        return None if row is None else _object_from_row(row)
-
-    def get_object_with_body(self, bucket: str, key: str) -> tuple[ObjectMeta | None, bytes | None]:
-        """The object and, when it is a single inline extent, its whole body: one query for a small GET."""
-        row = self._read.execute(_OBJECT_WITH_BODY, (bucket, key)).fetchone()
-        if row is None:
-            return None, None
-        o = _object_from_row(row)
-        body = row[_N_OBJECT_COLS]
-        if body is None or len(o.extents) != 1 or o.extents[0][1] != 0 or len(body) != o.size:
-            return o, None
-        return o, bytes(body)
-
-    def scan_objects(self, bucket: str, after: str, inclusive: bool, limit: int) -> list[ListedObject]:
-        """Objects in key order starting after (or at) `after`; the caller applies prefix and delimiter."""
-        op = ">=" if inclusive else ">"
-        rows = self._read.execute(
-            f"SELECT {_LISTED_COLS} FROM objects WHERE bucket = ? AND key {op} ? ORDER BY key LIMIT ?",
-            (bucket, after, limit),
-        ).fetchall()
-        return [ListedObject(*r) for r in rows]
-
-    def scan_current_versions(
-        self, bucket: str, after: str, inclusive: bool, limit: int
-    ) -> list[ListedVersion]:
-        """Current versions (every one is its key's latest) in key order, for ListObjectVersions."""
-        op = ">=" if inclusive else ">"
-        rows = self._read.execute(
-            f"SELECT {_LISTED_VERSION_COLS} FROM objects WHERE bucket = ? AND key {op} ? "
-            "ORDER BY key LIMIT ?",
-            (bucket, after, limit),
-        ).fetchall()
-        return [
-            ListedVersion(r[0], r[1], r[2], True, False, r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-            for r in rows
-        ]
-
-    def scan_noncurrent_versions(
-        self, bucket: str, key: str, below_vseq: int | None, limit: int
-    ) -> list[ListedVersion]:
-        """Rows of object_versions in (key, newest first) order: those of `key` older than `below_vseq`
-        (all of them when None), then those of later keys. `is_latest` is left False (the caller knows)."""
-        cols = _LISTED_VERSION_COLS + ", delete_marker"
-        rows: list[Any] = []
-        if below_vseq is not None:
-            rows = self._read.execute(
-                f"SELECT {cols} FROM object_versions WHERE bucket = ? AND key = ? AND vseq < ? "
-                "ORDER BY vseq DESC LIMIT ?",
-                (bucket, key, below_vseq, limit),
-            ).fetchall()
-        if len(rows) < limit:
-            op = ">" if below_vseq is not None else ">="
-            rows += self._read.execute(
-                f"SELECT {cols} FROM object_versions WHERE bucket = ? AND key {op} ? "
-                "ORDER BY key, vseq DESC LIMIT ?",
-                (bucket, key, limit - len(rows)),
-            ).fetchall()
-        return [
-            ListedVersion(r[0], r[1], r[2], False, bool(r[10]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-            for r in rows
-        ]
-
-    def find_version(self, bucket: str, key: str, version_id: str) -> tuple[ObjectMeta, bool] | None:
-        """The version named by a (well-formed) wire version id and whether it is the current one."""
-        return _find_version(self._read, bucket, key, version_id)
-
-    def newest_noncurrent(self, bucket: str, key: str) -> ObjectMeta | None:
-        """The newest row of object_versions for `key` (when there is no current version: its delete
-        marker, if the key has any history)."""
-        return _newest_version(self._read, bucket, key)
-
-    def get_lifecycle(self, bucket: str) -> str | None:
-        row = self._read.execute("SELECT rules FROM bucket_lifecycle WHERE bucket = ?", (bucket,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def buckets_with_lifecycle(self) -> list[tuple[str, str]]:
-        return [
-            (str(r[0]), str(r[1]))
-            for r in self._read.execute("SELECT bucket, rules FROM bucket_lifecycle ORDER BY bucket")
-        ]
-
-    def scan_noncurrent(self, bucket: str, after: tuple[str, int] | None, limit: int) -> list[ObjectMeta]:
-        """Whole rows of object_versions in (key, newest first) order after (key, vseq), for lifecycle."""
-        if after is None:
-            rows = self._read.execute(
-                f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? "
-                "ORDER BY key, vseq DESC LIMIT ?",
-                (bucket, limit),
-            ).fetchall()
-        else:
-            rows = self._read.execute(
-                f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key = ? AND vseq < ? "
-                "ORDER BY vseq DESC LIMIT ?",
-                (bucket, after[0], after[1], limit),
-            ).fetchall()
-            if len(rows) < limit:
-                rows += self._read.execute(
-                    f"SELECT {_VERSION_COLS} FROM object_versions WHERE bucket = ? AND key > ? "
-                    "ORDER BY key, vseq DESC LIMIT ?",
-                    (bucket, after[0], limit - len(rows)),
-                ).fetchall()
-        return [_version_from_row(r) for r in rows]
-
-    def scan_objects_full(self, bucket: str, after: str, limit: int) -> list[ObjectMeta]:
-        """Whole current rows in key order after `after`, for lifecycle."""
-        rows = self._read.execute(
-            f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key > ? ORDER BY key LIMIT ?",
-            (bucket, after, limit),
-        ).fetchall()
-        return [_object_from_row(r) for r in rows]
-
-    def bucket_has_objects(self, bucket: str) -> bool:
-        return (
-            self._read.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (bucket,)).fetchone()
-            is not None
-        )
-
-    def bucket_stat(self, bucket: str) -> BucketStat:
-        rows = self._read.execute(
-            "SELECT storage_class, COALESCE(SUM(size), 0), COUNT(*), COALESCE(MAX(mtime_ms), 0) "
-            "FROM objects WHERE bucket = ? GROUP BY storage_class",
-            (bucket,),
-        ).fetchall()
-        uploads = self._read.execute("SELECT COUNT(*) FROM uploads WHERE bucket = ?", (bucket,)).fetchone()[0]
-        by_class = {r[0]: (r[1], r[2]) for r in rows}
-        size = sum(r[1] for r in rows)
-        count = sum(r[2] for r in rows)
-        last = max((r[3] for r in rows), default=0)
-        return BucketStat(size, count, uploads, last, by_class)
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        row = self._read.execute(
-            _UPLOAD_SELECT + "WHERE upload_id = ?",
-            (upload_id,),
-        ).fetchone()
-        return None if row is None else _upload_from_row(row)
-
-    def scan_uploads(self, bucket: str, key_marker: str, upload_id_marker: str, limit: int) -> list[Upload]:
-        """Uploads ordered by (key, upload_id) strictly after (key_marker, upload_id_marker)."""
-        rows = self._read.execute(
-            _UPLOAD_SELECT + "WHERE bucket = ? AND (key > ? OR (key = ? AND upload_id > ?)) "
-            "ORDER BY key, upload_id LIMIT ?",
-            (bucket, key_marker, key_marker, upload_id_marker, limit),
-        ).fetchall()
-        return [_upload_from_row(r) for r in rows]
-
-    def list_parts(self, upload_id: str, after_part: int = 0, limit: int = 10001) -> list[Part]:
-        rows = self._read.execute(
-            f"SELECT {_PART_COLS} FROM parts "
-            "WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?",
-            (upload_id, after_part, limit),
-        ).fetchall()
-        return [_part_from_row(r) for r in rows]
-
-    def all_file_blob_ids(self) -> set[str]:
-        """Ids of the blobs kept as files (what the blob store's startup sweep must keep)."""
-        return {r[0] for r in self._read.execute("SELECT blob_id FROM blobs") if not is_inline_blob(r[0])}
-
     def _reader(self) -> sqlite3.Connection:
-        """The read connection of the calling thread (worker threads get their own)."""
         if threading.get_ident() == self._read_thread:
-            return self._read
+            return self._read  # type: ignore[return-value]
         conn: sqlite3.Connection | None = getattr(self._thread_reads, "conn", None)
         if conn is None:
             conn = self._thread_reads.conn = _connect(self.path, 8)
@@ -531,53 +93,16 @@ class SqliteMeta:
                 self._extra_reads.append(conn)
         return conn
 
-    def blob_keys(self, blob_ids: Iterable[str]) -> dict[str, BlobKey]:
-        """The wrapped data keys of encrypted blobs; callable from any thread."""
-        ids = list(blob_ids)
-        marks = ",".join("?" * len(ids))
-        rows = (
-            self._reader()
-            .execute(
-                f"SELECT blob_id, cipher, kek, wrapped, iv FROM blob_keys WHERE blob_id IN ({marks})", ids
-            )
-            .fetchall()
-        )
-        return {r[0]: BlobKey(r[1], r[2], bytes(r[3]), bytes(r[4])) for r in rows}
+    def lease(self, name: str) -> FileLease:
+        return FileLease(self.path.with_name(f"{name}.lock"))
 
-    def count_blob_keys(self) -> int:
-        return int(self._read.execute("SELECT COUNT(*) FROM blob_keys").fetchone()[0])
-
-    def read_inline(self, blob_id: str, offset: int, length: int) -> bytes:
-        """Bytes of an inline blob; callable from any thread."""
-        row = (
-            self._reader()
-            .execute(
-                "SELECT substr(data, ?, ?) FROM blob_data WHERE blob_id = ?", (offset + 1, length, blob_id)
-            )
-            .fetchone()
-        )
-        if row is None or len(row[0]) != length:
-            raise OSError(f"inline blob {blob_id} is missing or shorter than its metadata says")
-        return bytes(row[0])
-
-    # ---------------------------------------------------------------- writes
-    def write_batch(self, ops: Sequence[Callable[[SqliteTxn], T]]) -> list[T | OSSError | Exception]:
-        """Run `ops` in one durable transaction, each isolated by a savepoint."""
-        results: list[T | OSSError | Exception] = []
+    def write_batch(self, ops: Sequence[Callable[[SqlTxn], T]]) -> list[T | OSSError | Exception]:
         with self._write_lock, self._shared.write_lock():
             c = self._write
-            txn = SqliteTxn(c)
+            txn = SqlTxn(c)
             c.execute("BEGIN IMMEDIATE")
             try:
-                for op in ops:
-                    c.execute("SAVEPOINT op")
-                    try:
-                        results.append(op(txn))
-                        c.execute("RELEASE op")
-                    except Exception as exc:
-                        c.execute("ROLLBACK TO op")
-                        c.execute("RELEASE op")
-                        results.append(exc)
+                results = run_savepointed(c, txn, ops)
                 c.execute("COMMIT")
             except BaseException:
                 if c.in_transaction:
@@ -586,7 +111,7 @@ class SqliteMeta:
             self.freed_inline_pages = self.freed_inline_pages or txn.freed_inline
             if txn.changed_config:
                 self._shared.bump()
-        return results
+        return list(results)
 
     def reclaim_space(self) -> None:
         """Give the pages of deleted inline bodies back to the filesystem (a bounded amount per call).
@@ -599,351 +124,3 @@ class SqliteMeta:
             self._write.executescript(f"PRAGMA incremental_vacuum({_VACUUM_PAGES_PER_BATCH});")
             self._write.execute("PRAGMA wal_checkpoint(PASSIVE)")
             self.freed_inline_pages = False
-
-    def write(self, op: Callable[[SqliteTxn], T]) -> T:
-        """One operation in its own transaction (administrative paths, tests)."""
-        result = self.write_batch([op])[0]
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-
-class SqliteTxn:
-    """Write operations available inside a transaction. Each returns the blob ids it made unreferenced."""
-
-    # Slots: a misspelt flag (say, a change flag of an older name) fails loudly instead of being ignored.
-    __slots__ = ("c", "changed_config", "configs", "freed_inline", "identities")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.c = conn
-        self.freed_inline = False
-        # Set by changes to what processes cache (buckets, keys, identities, bucket policies).
-        self.changed_config = False
-        self.identities = IdentityWriter(self)
-        self.configs = BucketConfigWriter(self)
-
-    # -- settings and keys --
-    def set_setting(self, name: str, value: str) -> None:
-        self.c.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
-
-    def insert_access_key(self, key: AccessKey) -> None:
-        self.changed_config = True
-        self.c.execute(
-            "INSERT INTO access_keys (access_key_id, secret, owner_id, is_root, created_ms, description, "
-            "user_name, service) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key.access_key_id,
-                key.secret,
-                key.owner_id,
-                int(key.is_root),
-                key.created_ms,
-                key.description,
-                key.user_name,
-                key.service,
-            ),
-        )
-
-    def delete_access_key(self, access_key_id: str) -> bool:
-        self.changed_config = True
-        return (
-            self.c.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,)).rowcount > 0
-        )
-
-    # -- buckets --
-    def get_bucket(self, name: str) -> Bucket | None:
-        row = self.c.execute(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", (name,)).fetchone()
-        return None if row is None else Bucket(*row)
-
-    def insert_bucket(self, b: Bucket) -> None:
-        self.changed_config = True
-        self.c.execute(
-            f"INSERT INTO buckets ({_BUCKET_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (b.name, b.owner_id, b.created_ms, b.region, b.acl, b.storage_class, b.versioning),
-        )
-
-    def set_bucket_versioning(self, name: str, status: str) -> None:
-        self.changed_config = True
-        self.c.execute("UPDATE buckets SET versioning = ? WHERE name = ?", (status, name))
-
-    def set_bucket_acl(self, name: str, acl: str) -> None:
-        self.changed_config = True
-        self.c.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
-
-    def bucket_is_empty(self, name: str) -> bool:
-        return (
-            self.c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
-            and self.c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
-            and self.c.execute("SELECT 1 FROM object_versions WHERE bucket = ? LIMIT 1", (name,)).fetchone()
-            is None
-        )
-
-    def delete_bucket(self, name: str) -> None:
-        self.changed_config = True
-        self.c.execute("DELETE FROM buckets WHERE name = ?", (name,))
-        self.c.execute("DELETE FROM bucket_policies WHERE bucket = ?", (name,))
-        self.configs.delete_bucket(name)
-        self.c.execute("DELETE FROM bucket_lifecycle WHERE bucket = ?", (name,))
-
-    def put_lifecycle(self, bucket: str, rules_json: str, now_ms: int) -> None:
-        self.c.execute(
-            "INSERT OR REPLACE INTO bucket_lifecycle VALUES (?, ?, ?)", (bucket, rules_json, now_ms)
-        )
-
-    def delete_lifecycle(self, bucket: str) -> None:
-        self.c.execute("DELETE FROM bucket_lifecycle WHERE bucket = ?", (bucket,))
-
-    # -- blobs --
-    def add_blob(
-        self, blob_id: str, size: int, data: bytes | None = None, key: BlobKey | None = None
-    ) -> None:
-        """Register a new blob with no references yet: a durable file, or `data` stored inline; `key` is
-        its wrapped data key when it is encrypted."""
-        self.c.execute("INSERT INTO blobs VALUES (?, ?, 0)", (blob_id, size))
-        if data is not None:
-            self.c.execute("INSERT INTO blob_data VALUES (?, ?)", (blob_id, data))
-        if key is not None:
-            self.c.execute(
-                "INSERT INTO blob_keys VALUES (?, ?, ?, ?, ?)",
-                (blob_id, key.cipher, key.kek, key.wrapped, key.iv),
-            )
-
-    def drop_orphan_blob_keys(self) -> int:
-        """Keys whose blob row is gone (none should be: they are deleted together); run at start-up."""
-        return self.c.execute(
-            "DELETE FROM blob_keys WHERE blob_id NOT IN (SELECT blob_id FROM blobs)"
-        ).rowcount
-
-    def _forget(self, blob_id: str) -> bool:
-        """Drop an unreferenced blob's row (and its key); True if it is a file the caller must delete."""
-        self.c.execute("DELETE FROM blobs WHERE blob_id = ?", (blob_id,))
-        self.c.execute("DELETE FROM blob_keys WHERE blob_id = ?", (blob_id,))
-        if is_inline_blob(blob_id):
-            self.c.execute("DELETE FROM blob_data WHERE blob_id = ?", (blob_id,))
-            self.freed_inline = True
-            return False
-        return True
-
-    def _ref(self, extents: Iterable[Extent], delta: int) -> list[str]:
-        """Adjust reference counts; returns the file blobs that lost their last reference."""
-        dead: list[str] = []
-        for blob_id in {e[0] for e in extents}:
-            self.c.execute("UPDATE blobs SET refs = refs + ? WHERE blob_id = ?", (delta, blob_id))
-            if delta < 0:
-                row = self.c.execute("SELECT refs FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()
-                if row is not None and row[0] <= 0 and self._forget(blob_id):
-                    dead.append(blob_id)
-        return dead
-
-    def blobs_exist(self, extents: Iterable[Extent]) -> bool:
-        """Whether every blob of `extents` is still stored (not freed since they were read)."""
-        ids = {e[0] for e in extents}
-        for blob_id in ids:
-            if self.c.execute("SELECT 1 FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone() is None:
-                return False
-        return True
-
-    def drop_unreferenced(self, blob_ids: Iterable[str]) -> list[str]:
-        """Forget blobs registered in this transaction that ended up with no reference; returns the
-        files among them."""
-        dead = []
-        for blob_id in blob_ids:
-            row = self.c.execute("SELECT refs FROM blobs WHERE blob_id = ?", (blob_id,)).fetchone()
-            if row is not None and row[0] <= 0 and self._forget(blob_id):
-                dead.append(blob_id)
-        return dead
-
-    # -- objects --
-    def get_object(self, bucket: str, key: str) -> ObjectMeta | None:
-        row = self.c.execute(
-            f"SELECT {_OBJECT_COLS} FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-        ).fetchone()
-        return None if row is None else _object_from_row(row)
-
-    def put_object(self, o: ObjectMeta) -> list[str]:
-        old = self.c.execute(
-            "SELECT extents FROM objects WHERE bucket = ? AND key = ?", (o.bucket, o.key)
-        ).fetchone()
-        self.c.execute(
-            f"INSERT OR REPLACE INTO objects ({_OBJECT_COLS}) VALUES ({_OBJECT_PLACEHOLDERS})",
-            _object_values(o),
-        )
-        self._ref(o.extents, +1)
-        return self._ref(_load_extents(old[0]), -1) if old else []
-
-    def set_object_tagging(self, bucket: str, key: str, tagging: str) -> bool:
-        return (
-            self.c.execute(
-                "UPDATE objects SET tagging = ? WHERE bucket = ? AND key = ?", (tagging, bucket, key)
-            ).rowcount
-            > 0
-        )
-
-    # -- versions --
-    def next_vseq(self) -> int:
-        return int(
-            self.c.execute(
-                "UPDATE counters SET value = value + 1 WHERE name = 'version_seq' RETURNING value"
-            ).fetchone()[0]
-        )
-
-    def find_version(self, bucket: str, key: str, version_id: str) -> tuple[ObjectMeta, bool] | None:
-        return _find_version(self.c, bucket, key, version_id)
-
-    def newest_noncurrent(self, bucket: str, key: str) -> ObjectMeta | None:
-        return _newest_version(self.c, bucket, key)
-
-    def demote_current(self, bucket: str, key: str, noncurrent_ms: int, vseq_if_unset: int) -> bool:
-        """Move the current version of `key` into object_versions (its blob references move with it).
-        A version written before versioning (vseq 0) takes `vseq_if_unset`. False if there is none."""
-        row = self.c.execute(
-            f"DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING {_OBJECT_COLS}", (bucket, key)
-        ).fetchone()
-        if row is None:
-            return False
-        o = _object_from_row(row)
-        if o.vseq == 0:
-            o.vseq = vseq_if_unset
-        self._insert_version(o, False, noncurrent_ms)
-        return True
-
-    def _insert_version(self, o: ObjectMeta, delete_marker: bool, noncurrent_ms: int) -> None:
-        self.c.execute(
-            f"INSERT INTO object_versions ({_VERSION_COLS}) VALUES ({_OBJECT_PLACEHOLDERS}, ?, ?)",
-            (*_object_values(o), int(delete_marker), noncurrent_ms),
-        )
-
-    def insert_delete_marker(self, marker: ObjectMeta) -> None:
-        """A delete marker as the newest version of its key (there must be no current version)."""
-        self._insert_version(marker, True, 0)
-
-    def version_count(self, bucket: str, key: str) -> int:
-        """Rows of object_versions for `key`."""
-        return int(
-            self.c.execute(
-                "SELECT COUNT(*) FROM object_versions WHERE bucket = ? AND key = ?", (bucket, key)
-            ).fetchone()[0]
-        )
-
-    def mark_noncurrent(self, bucket: str, key: str, vseq: int, noncurrent_ms: int) -> None:
-        """A delete marker that was its key's latest version is not any more."""
-        self.c.execute(
-            "UPDATE object_versions SET noncurrent_ms = ? WHERE bucket = ? AND key = ? AND vseq = ?",
-            (noncurrent_ms, bucket, key, vseq),
-        )
-
-    def delete_noncurrent(self, bucket: str, key: str, vseq: int) -> list[str]:
-        """Remove a row of object_versions for good; returns the file blobs left unreferenced."""
-        row = self.c.execute(
-            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? RETURNING extents",
-            (bucket, key, vseq),
-        ).fetchone()
-        return self._ref(_load_extents(row[0]), -1) if row else []
-
-    def promote(self, bucket: str, key: str, vseq: int) -> ObjectMeta:
-        """Make a noncurrent version (not a delete marker) current again; there must be no current one."""
-        row = self.c.execute(
-            "DELETE FROM object_versions WHERE bucket = ? AND key = ? AND vseq = ? "
-            f"RETURNING {_VERSION_COLS}",
-            (bucket, key, vseq),
-        ).fetchone()
-        o = _version_from_row(row)
-        o.delete_marker, o.noncurrent_ms = False, 0
-        self.c.execute(
-            f"INSERT INTO objects ({_OBJECT_COLS}) VALUES ({_OBJECT_PLACEHOLDERS})", _object_values(o)
-        )
-        return o
-
-    def update_version(self, o: ObjectMeta, current: bool, **columns: Any) -> bool:
-        """Change some of a version's own columns (see _UPDATABLE) where it is: current or noncurrent."""
-        assert columns and _UPDATABLE.issuperset(columns)
-        sets = ", ".join(f"{name} = ?" for name in columns)
-        if current:
-            sql = f"UPDATE objects SET {sets} WHERE bucket = ? AND key = ? AND version_id = ?"
-            where: tuple[Any, ...] = (o.bucket, o.key, o.version_id)
-        else:
-            sql = f"UPDATE object_versions SET {sets} WHERE bucket = ? AND key = ? AND vseq = ?"
-            where = (o.bucket, o.key, o.vseq)
-        return self.c.execute(sql, (*columns.values(), *where)).rowcount > 0
-
-    def set_object_acl(self, bucket: str, key: str, acl: str) -> bool:
-        return (
-            self.c.execute(
-                "UPDATE objects SET acl = ? WHERE bucket = ? AND key = ?", (acl, bucket, key)
-            ).rowcount
-            > 0
-        )
-
-    def delete_object(self, bucket: str, key: str) -> list[str]:
-        old = self.c.execute(
-            "DELETE FROM objects WHERE bucket = ? AND key = ? RETURNING extents", (bucket, key)
-        ).fetchone()
-        return self._ref(_load_extents(old[0]), -1) if old else []
-
-    # -- multipart --
-    def insert_upload(self, u: Upload) -> None:
-        self.c.execute(
-            f"INSERT INTO uploads ({_UPLOAD_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                u.upload_id,
-                u.bucket,
-                u.key,
-                u.initiated_ms,
-                u.storage_class,
-                u.acl,
-                u.content_type,
-                _dump(u.headers),
-                _dump(u.user_meta),
-                u.checksum_algorithm,
-                u.tagging,
-                u.sse,
-            ),
-        )
-
-    def get_upload(self, upload_id: str) -> Upload | None:
-        row = self.c.execute(_UPLOAD_SELECT + "WHERE upload_id = ?", (upload_id,)).fetchone()
-        return None if row is None else _upload_from_row(row)
-
-    def upload_exists(self, upload_id: str, bucket: str, key: str) -> bool:
-        return (
-            self.c.execute(
-                "SELECT 1 FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?",
-                (upload_id, bucket, key),
-            ).fetchone()
-            is not None
-        )
-
-    def put_part(self, upload_id: str, p: Part) -> list[str]:
-        old = self.c.execute(
-            "SELECT extents FROM parts WHERE upload_id = ? AND part_number = ?", (upload_id, p.part_number)
-        ).fetchone()
-        self.c.execute(
-            f"INSERT OR REPLACE INTO parts ({_PART_COLS}, upload_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                p.part_number,
-                p.size,
-                p.etag,
-                _to_i64(p.crc64),
-                p.mtime_ms,
-                _dump_extents(p.extents),
-                p.checksum,
-                upload_id,
-            ),
-        )
-        self._ref(p.extents, +1)
-        return self._ref(_load_extents(old[0]), -1) if old else []
-
-    def parts(self, upload_id: str) -> list[Part]:
-        rows = self.c.execute(
-            f"SELECT {_PART_COLS} FROM parts WHERE upload_id = ? ORDER BY part_number", (upload_id,)
-        ).fetchall()
-        return [_part_from_row(r) for r in rows]
-
-    def delete_upload(self, upload_id: str) -> list[str]:
-        """Remove an upload and its parts, dropping the parts' references."""
-        dead: list[str] = []
-        for row in self.c.execute(
-            "DELETE FROM parts WHERE upload_id = ? RETURNING extents", (upload_id,)
-        ).fetchall():
-            dead += self._ref(_load_extents(row[0]), -1)
-        self.c.execute("DELETE FROM uploads WHERE upload_id = ?", (upload_id,))
-        return dead

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ossbox.core.errors import no_such_bucket
-from ossbox.meta.sqlite import SqliteTxn
+from ossbox.meta.sql_store import SqlTxn
 from ossbox.service.committer import Outcome
 from ossbox.service.storage import Storage
 
@@ -18,11 +18,11 @@ T = TypeVar("T")
 
 # Given the transaction and the stored document (None when there is none): the document to store (None
 # removes it) and what the caller gets back.
-Change = Callable[[SqliteTxn, str | None], tuple[str | None, T]]
+Change = Callable[[SqlTxn, str | None], tuple[str | None, T]]
 
 
 async def update(storage: Storage, bucket: str, name: str, change: Change[T]) -> T:
-    def op(txn: SqliteTxn) -> Outcome[T]:
+    def op(txn: SqlTxn) -> Outcome[T]:
         if txn.get_bucket(bucket) is None:
             raise no_such_bucket(bucket)
         current = txn.configs.get(bucket, name)

@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from ossbox.blobs.local import LocalBlobStore
 from ossbox.core.errors import insufficient_storage
-from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
+from ossbox.meta.sql_store import SqlMeta, SqlTxn
 from ossbox.meta.types import BlobKey
 
 log = logging.getLogger("ossbox.commit")
@@ -56,14 +56,14 @@ def _files(blobs: Sequence[NewBlob]) -> list[str]:
 
 @dataclass
 class _Job:
-    op: Callable[[SqliteTxn], Outcome[Any]]
+    op: Callable[[SqlTxn], Outcome[Any]]
     new_blobs: Sequence[NewBlob]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
 
 
 class Committer:
-    def __init__(self, meta: SqliteMeta, blobs: LocalBlobStore) -> None:
+    def __init__(self, meta: SqlMeta, blobs: LocalBlobStore) -> None:
         self._meta = meta
         self._blobs = blobs
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -74,7 +74,7 @@ class Committer:
         self._queue.put(None)
         self._thread.join(timeout=30)
 
-    async def commit(self, op: Callable[[SqliteTxn], Outcome[T]], new_blobs: Sequence[NewBlob] = ()) -> T:
+    async def commit(self, op: Callable[[SqlTxn], Outcome[T]], new_blobs: Sequence[NewBlob] = ()) -> T:
         """Run `op` durably. `new_blobs` are the blobs written for it, which it may reference."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
@@ -142,8 +142,8 @@ class Committer:
                 log.exception("could not delete %d unreferenced blobs; the next start sweeps them", len(dead))
 
     @staticmethod
-    def _wrap(job: _Job) -> Callable[[SqliteTxn], Outcome[Any]]:
-        def run(txn: SqliteTxn) -> Outcome[Any]:
+    def _wrap(job: _Job) -> Callable[[SqlTxn], Outcome[Any]]:
+        def run(txn: SqlTxn) -> Outcome[Any]:
             for blob in job.new_blobs:
                 txn.add_blob(blob.blob_id, blob.size, blob.data, blob.key)
             outcome = job.op(txn)

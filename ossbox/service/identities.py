@@ -14,7 +14,7 @@ import time
 from ossbox.auth.authorizer import SYSTEM_POLICIES, parse_new
 from ossbox.auth.sts import MAX_DURATION_S, MIN_DURATION_S, default_trust_policy
 from ossbox.core.errors import OSSError
-from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
+from ossbox.meta.sql_store import SqlMeta, SqlTxn
 from ossbox.meta.types import AccessKey, RamGroup, RamPolicy, RamRole, RamUser
 
 TARGET_TYPES = ("user", "group", "role")
@@ -45,7 +45,7 @@ def new_key_pair() -> tuple[str, str]:
 
 
 class IdentityAdmin:
-    def __init__(self, meta: SqliteMeta, owner_id: str, account_id: str) -> None:
+    def __init__(self, meta: SqlMeta, owner_id: str, account_id: str) -> None:
         self.meta = meta
         self.owner_id = owner_id
         self.account_id = account_id
@@ -55,7 +55,7 @@ class IdentityAdmin:
         _check_name(_USER_NAME, "User", name)
         user = RamUser(name, str(secrets.randbelow(9 * 10**15) + 10**15), _now_ms(), comment)
 
-        def op(txn: SqliteTxn) -> RamUser:
+        def op(txn: SqlTxn) -> RamUser:
             if txn.identities.user_exists(name):
                 raise _error("EntityAlreadyExists.User", f"The user {name} already exists.", 409)
             txn.identities.insert_user(user)
@@ -64,7 +64,7 @@ class IdentityAdmin:
         return self.meta.write(op)
 
     def delete_user(self, name: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             self._require(txn, "user", name)
             txn.identities.delete_user(name)
 
@@ -74,7 +74,7 @@ class IdentityAdmin:
         key_id, secret = new_key_pair()
         key = AccessKey(key_id, secret, self.owner_id, False, _now_ms(), description, user_name)
 
-        def op(txn: SqliteTxn) -> AccessKey:
+        def op(txn: SqlTxn) -> AccessKey:
             self._require(txn, "user", user_name)
             txn.insert_access_key(key)
             return key
@@ -86,7 +86,7 @@ class IdentityAdmin:
         if not _SERVICE_NAME.match(service):
             raise _error("InvalidParameter.ServiceName", f"{service!r} is not a service name.")
 
-        def op(txn: SqliteTxn) -> AccessKey:
+        def op(txn: SqlTxn) -> AccessKey:
             found = txn.identities.service_key(service)
             if found is not None:
                 return found
@@ -104,7 +104,7 @@ class IdentityAdmin:
         _check_name(_USER_NAME, "Group", name)
         group = RamGroup(name, _now_ms(), comment)
 
-        def op(txn: SqliteTxn) -> RamGroup:
+        def op(txn: SqlTxn) -> RamGroup:
             if txn.identities.group_exists(name):
                 raise _error("EntityAlreadyExists.Group", f"The group {name} already exists.", 409)
             txn.identities.insert_group(group)
@@ -113,14 +113,14 @@ class IdentityAdmin:
         return self.meta.write(op)
 
     def delete_group(self, name: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             self._require(txn, "group", name)
             txn.identities.delete_group(name)
 
         self.meta.write(op)
 
     def add_to_group(self, group: str, user: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             self._require(txn, "group", group)
             self._require(txn, "user", user)
             txn.identities.add_member(group, user)
@@ -128,7 +128,7 @@ class IdentityAdmin:
         self.meta.write(op)
 
     def remove_from_group(self, group: str, user: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             if not txn.identities.remove_member(group, user):
                 raise _error("EntityNotExist.User.Group", f"{user} is not in the group {group}.", 404)
 
@@ -152,7 +152,7 @@ class IdentityAdmin:
             name, str(secrets.randbelow(9 * 10**17) + 10**17), document, max_session_s, _now_ms(), comment
         )
 
-        def op(txn: SqliteTxn) -> RamRole:
+        def op(txn: SqlTxn) -> RamRole:
             if txn.identities.role_exists(name):
                 raise _error("EntityAlreadyExists.Role", f"The role {name} already exists.", 409)
             txn.identities.insert_role(role)
@@ -163,14 +163,14 @@ class IdentityAdmin:
     def update_trust_policy(self, name: str, document: str) -> None:
         parse_new(document, trust=True)
 
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             self._require(txn, "role", name)
             txn.identities.set_trust_policy(name, document)
 
         self.meta.write(op)
 
     def delete_role(self, name: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             self._require(txn, "role", name)
             txn.identities.delete_role(name)
 
@@ -184,7 +184,7 @@ class IdentityAdmin:
         parse_new(document)
         policy = RamPolicy(name, document, _now_ms(), comment)
 
-        def op(txn: SqliteTxn) -> RamPolicy:
+        def op(txn: SqlTxn) -> RamPolicy:
             if txn.identities.policy_exists(name) and not replace:
                 raise _error("EntityAlreadyExists.Policy", f"The policy {name} already exists.", 409)
             txn.identities.put_policy(policy)
@@ -193,7 +193,7 @@ class IdentityAdmin:
         return self.meta.write(op)
 
     def delete_policy(self, name: str, force: bool = False) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             if not txn.identities.policy_exists(name):
                 raise _error("EntityNotExist.Policy", f"The policy {name} does not exist.", 404)
             if txn.identities.policy_in_use(name) and not force:
@@ -203,7 +203,7 @@ class IdentityAdmin:
         self.meta.write(op)
 
     def attach(self, policy_name: str, target_type: str, target_name: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             if policy_name not in SYSTEM_POLICIES and not txn.identities.policy_exists(policy_name):
                 raise _error("EntityNotExist.Policy", f"The policy {policy_name} does not exist.", 404)
             self._require(txn, target_type, target_name)
@@ -212,7 +212,7 @@ class IdentityAdmin:
         self.meta.write(op)
 
     def detach(self, policy_name: str, target_type: str, target_name: str) -> None:
-        def op(txn: SqliteTxn) -> None:
+        def op(txn: SqlTxn) -> None:
             if not txn.identities.detach(policy_name, target_type, target_name):
                 raise _error(
                     "EntityNotExist.PolicyAttachment",
@@ -223,7 +223,7 @@ class IdentityAdmin:
         self.meta.write(op)
 
     @staticmethod
-    def _require(txn: SqliteTxn, target_type: str, name: str) -> None:
+    def _require(txn: SqlTxn, target_type: str, name: str) -> None:
         ids = txn.identities
         exists = {"user": ids.user_exists, "group": ids.group_exists, "role": ids.role_exists}[target_type]
         if not exists(name):

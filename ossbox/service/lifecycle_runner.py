@@ -5,8 +5,9 @@ what the rules want now; the changes of a batch go to the committer as one opera
 version inside the transaction (a version rewritten or deleted since it was read is left alone), so a
 pass racing with clients, with another pass, or with a crash leaves every key in an old or a new state.
 
-Who runs passes: in a server, exactly one process (`LifecycleRole`, an flock on a file in the data
-directory; another process takes over if that one dies) every `--lifecycle-interval-seconds`; and
+Who runs passes: in a server, exactly one process of all that share the metadata (the `lifecycle` lease of
+ossbox.meta.leases: an flock on one machine, an advisory lock on PostgreSQL; another process takes over if
+that one dies) every `--lifecycle-interval-seconds`; and
 `ossbox lifecycle run --data-dir DIR`, at once, from any process.
 
 Tag filters: rules match on the tags stored with each version (ossbox/protocol/object_tags.py), read from
@@ -16,16 +17,14 @@ the same rows the pass scans.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ossbox.core.versions import wire_version_id
-from ossbox.meta.sqlite import SqliteTxn
+from ossbox.meta.leases import Lease
+from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import ObjectMeta
 from ossbox.protocol import object_tags
 from ossbox.service import versioning
@@ -160,8 +159,8 @@ class LifecycleRunner:
             after = rows[-1].key
             await asyncio.sleep(0)
 
-    def _current_op(self, bucket: str, plans: list[_Plan]) -> Callable[[SqliteTxn], Outcome[tuple[int, int]]]:
-        def op(txn: SqliteTxn) -> Outcome[tuple[int, int]]:
+    def _current_op(self, bucket: str, plans: list[_Plan]) -> Callable[[SqlTxn], Outcome[tuple[int, int]]]:
+        def op(txn: SqlTxn) -> Outcome[tuple[int, int]]:
             row = txn.get_bucket(bucket)
             if row is None:
                 return Outcome((0, 0), [])
@@ -217,8 +216,8 @@ class LifecycleRunner:
 
     def _noncurrent_op(
         self, bucket: str, plans: list[_Plan]
-    ) -> Callable[[SqliteTxn], Outcome[tuple[int, int, int]]]:
-        def op(txn: SqliteTxn) -> Outcome[tuple[int, int, int]]:
+    ) -> Callable[[SqlTxn], Outcome[tuple[int, int, int]]]:
+        def op(txn: SqlTxn) -> Outcome[tuple[int, int, int]]:
             expired = moved = markers = 0
             dead: list[str] = []
             for plan in plans:
@@ -264,8 +263,8 @@ class LifecycleRunner:
             await asyncio.sleep(0)
 
     @staticmethod
-    def _abort_op(bucket: str, upload_ids: list[str]) -> Callable[[SqliteTxn], Outcome[int]]:
-        def op(txn: SqliteTxn) -> Outcome[int]:
+    def _abort_op(bucket: str, upload_ids: list[str]) -> Callable[[SqlTxn], Outcome[int]]:
+        def op(txn: SqlTxn) -> Outcome[int]:
             dead: list[str] = []
             n = 0
             for upload_id in upload_ids:
@@ -279,34 +278,7 @@ class LifecycleRunner:
         return op
 
 
-class LifecycleRole:
-    """Which process of a data directory runs the periodic passes: whoever holds an flock on
-    `lifecycle.lock`. Kept for the life of the process; released by the kernel when it dies."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._path = data_dir / "lifecycle.lock"
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        if self._fd is not None:
-            return True
-        fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
-
-
-async def run_periodically(runner: LifecycleRunner, role: LifecycleRole, interval_s: float) -> None:
+async def run_periodically(runner: LifecycleRunner, role: Lease, interval_s: float) -> None:
     """Until cancelled: every `interval_s`, a pass if this process holds the lifecycle role."""
     try:
         while True:

@@ -18,7 +18,7 @@ import secrets
 import uuid
 from pathlib import Path
 
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.sql_store import SqlMeta
 
 log = logging.getLogger("ossbox.keys")
 
@@ -80,11 +80,11 @@ def _create_key(path: Path) -> bytes:
     return key
 
 
-def _has_encrypted_data(meta: SqliteMeta) -> bool:
+def _has_encrypted_data(meta: SqlMeta) -> bool:
     return meta.count_blob_keys() > 0
 
 
-def ensure(meta: SqliteMeta, path: Path) -> None:
+def ensure(meta: SqlMeta, path: Path) -> None:
     """At start-up, before any worker serves: the key file exists and is the one the data was written with."""
     recorded = meta.get_setting(CHECK_SETTING)
     if path.exists():
@@ -111,10 +111,10 @@ def ensure(meta: SqliteMeta, path: Path) -> None:
         # What x-oss-server-side-encryption-key-id answers for KMS objects written without a key id (OSS: the
         # default key it manages for the account).
         key_id = str(uuid.uuid4())
-        meta.write(lambda txn: txn.set_setting(DEFAULT_KMS_KEY_SETTING, key_id))
+        meta.write(lambda txn: txn.set_setting_if_absent(DEFAULT_KMS_KEY_SETTING, key_id))
 
 
-def load(meta: SqliteMeta, path: Path) -> tuple[bytes, str]:
+def load(meta: SqlMeta, path: Path) -> tuple[bytes, str]:
     """The master key and the default KMS key id, for a serving process (ensure() ran at start-up)."""
     key = read_key(path)
     if meta.get_setting(CHECK_SETTING) != check_value(key):

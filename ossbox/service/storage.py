@@ -20,7 +20,7 @@ from ossbox.core.blob_ids import is_inline_blob
 from ossbox.core.clock import Clock, SystemClock
 from ossbox.core.errors import OSSError, invalid_argument, no_such_bucket, no_such_key, no_such_upload
 from ossbox.core.versions import wire_version_id
-from ossbox.meta.sqlite import SqliteMeta, SqliteTxn
+from ossbox.meta.sql_store import SqlMeta, SqlTxn
 from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, StsSession, Upload
 from ossbox.protocol import sse
 from ossbox.protocol.crc64 import crc64, crc64_combine
@@ -83,7 +83,7 @@ class Restored:
 class Storage:
     def __init__(
         self,
-        meta: SqliteMeta,
+        meta: SqlMeta,
         blobs: LocalBlobStore,
         committer: Committer,
         region: str,
@@ -119,7 +119,7 @@ class Storage:
     ) -> None:
         """`encryption`: the default encryption rule to start with (sse's stored form)."""
 
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             existing = txn.get_bucket(name)
             if existing is not None:
                 if existing.owner_id == owner_id:
@@ -146,7 +146,7 @@ class Storage:
         await self.committer.commit(op)
 
     async def delete_bucket(self, name: str) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             if not txn.bucket_is_empty(name):
@@ -166,7 +166,7 @@ class Storage:
         if status not in versioning.STATUSES:
             raise invalid_argument("The versioning status must be Enabled or Suspended.", "Status", status)
 
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             txn.set_bucket_versioning(name, status)
@@ -179,7 +179,7 @@ class Storage:
         checked = validate_rules(rules)
         text = rules_to_json(checked)
 
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             txn.put_lifecycle(name, text, self.now_ms())
@@ -192,7 +192,7 @@ class Storage:
         return None if text is None else rules_from_json(text)
 
     async def delete_lifecycle(self, name: str) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             txn.delete_lifecycle(name)
@@ -201,7 +201,7 @@ class Storage:
         await self.committer.commit(op)
 
     async def set_bucket_acl(self, name: str, acl: str) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             txn.set_bucket_acl(name, acl)
@@ -212,7 +212,7 @@ class Storage:
     async def set_bucket_policy(self, name: str, document: str | None) -> None:
         """Store (or, with None, remove) a bucket's policy, already validated by the caller."""
 
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
             if document is None:
@@ -225,7 +225,7 @@ class Storage:
 
     # ------------------------------------------------------------ identities
     async def store_sts_session(self, session: StsSession) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             txn.identities.insert_session(session)
             return Outcome(None, [])
 
@@ -426,8 +426,8 @@ class Storage:
         )
         return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
 
-    def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqliteTxn], Outcome[ObjectMeta]]:
-        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+    def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqlTxn], Outcome[ObjectMeta]]:
+        def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             bucket = txn.get_bucket(obj.bucket)
             if bucket is None:
                 raise no_such_bucket(obj.bucket)
@@ -455,7 +455,7 @@ class Storage:
             read_chunk, content_length, content_md5, MAX_APPEND_SIZE, stored_sse=stored_sse
         )
 
-        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+        def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
             if row is None:
                 raise no_such_bucket(bucket.name)
@@ -527,7 +527,7 @@ class Storage:
             )
 
             def op(
-                txn: SqliteTxn,
+                txn: SqlTxn,
                 snapshot: ObjectMeta | None = snapshot,
                 rewritten: _Rewritten | None = rewritten,
             ) -> Outcome[tuple[ObjectMeta, ObjectMeta]]:
@@ -638,7 +638,7 @@ class Storage:
             snapshot, rewritten = await self._rewrite_if_needed(current, stored_sse, lambda _o: None)
 
             def op(
-                txn: SqliteTxn,
+                txn: SqlTxn,
                 snapshot: ObjectMeta | None = snapshot,
                 rewritten: _Rewritten | None = rewritten,
             ) -> Outcome[ObjectMeta]:
@@ -718,7 +718,7 @@ class Storage:
         if version_id is not None:
             check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[str]:
+        def op(txn: SqlTxn) -> Outcome[str]:
             o, current = self._existing_version(txn, bucket, key, version_id)
             txn.update_version(o, current, tagging=tagging)
             return Outcome(o.version_id, [])
@@ -730,7 +730,7 @@ class Storage:
         if version_id is not None:
             check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[str]:
+        def op(txn: SqlTxn) -> Outcome[str]:
             o, current = self._existing_version(txn, bucket, key, version_id)
             txn.update_version(o, current, acl=acl)
             return Outcome(o.version_id, [])
@@ -738,7 +738,7 @@ class Storage:
         return await self.committer.commit(op)
 
     def _existing_version(
-        self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None
+        self, txn: SqlTxn, bucket: str, key: str, version_id: str | None
     ) -> tuple[ObjectMeta, bool]:
         """The current version, or the one named; never a delete marker."""
         if version_id is None:
@@ -759,14 +759,14 @@ class Storage:
         if version_id is not None:
             check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[Deleted]:
+        def op(txn: SqlTxn) -> Outcome[Deleted]:
             done, dead = self._delete_one(txn, bucket, key, version_id)
             return Outcome(done, dead)
 
         return await self.committer.commit(op)
 
     def _delete_one(
-        self, txn: SqliteTxn, bucket: str, key: str, version_id: str | None
+        self, txn: SqlTxn, bucket: str, key: str, version_id: str | None
     ) -> tuple[Deleted, list[str]]:
         if version_id is not None:
             return versioning.delete_version(txn, bucket, key, version_id)
@@ -781,7 +781,7 @@ class Storage:
             if version_id is not None:
                 check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[list[Deleted]]:
+        def op(txn: SqlTxn) -> Outcome[list[Deleted]]:
             dead: list[str] = []
             results = []
             for key, version_id in targets:
@@ -799,7 +799,7 @@ class Storage:
         if version_id is not None:
             check_version_id(version_id)
 
-        def op(txn: SqliteTxn) -> Outcome[Restored]:
+        def op(txn: SqlTxn) -> Outcome[Restored]:
             o, current = self._existing_version(txn, bucket, key, version_id)
             chosen = archive.check_restore_request(o.storage_class, days, tier)
             restore, started = archive.next_restore(
@@ -939,7 +939,7 @@ class Storage:
             sse=self.new_object_sse(bucket.name, attrs.sse),
         )
 
-        def op(txn: SqliteTxn) -> Outcome[Upload]:
+        def op(txn: SqlTxn) -> Outcome[Upload]:
             if txn.get_bucket(bucket.name) is None:
                 raise no_such_bucket(bucket.name)
             txn.insert_upload(upload)
@@ -981,11 +981,11 @@ class Storage:
 
     def _part_op(
         self, bucket: str, key: str, upload_id: str, part: Part, shared: bool = False
-    ) -> Callable[[SqliteTxn], Outcome[Part]]:
+    ) -> Callable[[SqlTxn], Outcome[Part]]:
         """`shared`: the part references another object's blobs, read before this transaction; if that
         object was deleted meanwhile they may be gone, and the copy must look at its source again."""
 
-        def op(txn: SqliteTxn) -> Outcome[Part]:
+        def op(txn: SqlTxn) -> Outcome[Part]:
             if not txn.upload_exists(upload_id, bucket, key):
                 raise no_such_upload(upload_id)
             if shared and not txn.blobs_exist(part.extents):
@@ -1100,7 +1100,7 @@ class Storage:
         checksum the part was uploaded with.
         """
 
-        def op(txn: SqliteTxn) -> Outcome[ObjectMeta]:
+        def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
             upload = txn.get_upload(upload_id)
             if row is None or upload is None or upload.bucket != bucket.name or upload.key != key:
@@ -1178,7 +1178,7 @@ class Storage:
         return await self.committer.commit(op)
 
     async def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
-        def op(txn: SqliteTxn) -> Outcome[None]:
+        def op(txn: SqlTxn) -> Outcome[None]:
             if not txn.upload_exists(upload_id, bucket, key):
                 raise no_such_upload(upload_id)
             return Outcome(None, txn.delete_upload(upload_id))
@@ -1207,7 +1207,7 @@ def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
     return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
 
 
-def _would_overwrite(txn: SqliteTxn, bucket: Bucket, key: str) -> bool:
+def _would_overwrite(txn: SqlTxn, bucket: Bucket, key: str) -> bool:
     """x-oss-forbid-overwrite: OSS ignores it in buckets with versioning (nothing is lost there)."""
     return not bucket.versioning and txn.get_object(bucket.name, key) is not None
 

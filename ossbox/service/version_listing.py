@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ossbox.core.versions import NULL_VERSION, vseq_of
-from ossbox.meta.sqlite import SqliteMeta
+from ossbox.meta.sql_store import SqlMeta
 from ossbox.meta.types import ListedVersion
 from ossbox.service.key_order import prefix_successor
 
@@ -38,7 +38,7 @@ class _Start:
     below_vseq: int | None
 
 
-def _rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
+def _rows(meta: SqlMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
     """The merged stream from `start`, fetched `batch` rows at a time from each table."""
     current = _current_rows(meta, bucket, start, batch)
     noncurrent = _noncurrent_rows(meta, bucket, start, batch)
@@ -54,7 +54,7 @@ def _rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -> Iterator[
             n = next(noncurrent, None)
 
 
-def _current_rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
+def _current_rows(meta: SqlMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
     after, inclusive = start.key, start.with_current
     while True:
         rows = meta.scan_current_versions(bucket, after, inclusive, batch)
@@ -65,7 +65,7 @@ def _current_rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -> I
         batch = min(batch * 4, 1000)
 
 
-def _noncurrent_rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
+def _noncurrent_rows(meta: SqlMeta, bucket: str, start: _Start, batch: int) -> Iterator[ListedVersion]:
     key, below = start.key, start.below_vseq
     if start.with_current:
         below = None  # every noncurrent version of `key` comes after its current one
@@ -80,7 +80,7 @@ def _noncurrent_rows(meta: SqliteMeta, bucket: str, start: _Start, batch: int) -
         batch = min(batch * 4, 1000)
 
 
-def _start(meta: SqliteMeta, bucket: str, prefix: str, key_marker: str, version_id_marker: str) -> _Start:
+def _start(meta: SqlMeta, bucket: str, prefix: str, key_marker: str, version_id_marker: str) -> _Start:
     if not key_marker or key_marker < prefix:
         return _Start(prefix, True, None)
     if not version_id_marker:
@@ -100,7 +100,7 @@ def _start(meta: SqliteMeta, bucket: str, prefix: str, key_marker: str, version_
 
 
 def list_versions(
-    meta: SqliteMeta,
+    meta: SqlMeta,
     bucket: str,
     prefix: str,
     delimiter: str,

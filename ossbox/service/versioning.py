@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from ossbox.core.errors import OSSError, invalid_argument
 from ossbox.core.versions import NULL_VERSION, version_id_for, vseq_of, wire_version_id
-from ossbox.meta.sqlite import SqliteTxn
+from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import Bucket, ObjectMeta
 
 ENABLED = "Enabled"
@@ -57,7 +57,7 @@ def no_such_version(version_id: str) -> OSSError:
     return OSSError(404, "NoSuchVersion", "The specified version does not exist.", {"VersionId": version_id})
 
 
-def _retire_current(txn: SqliteTxn, bucket: Bucket, key: str, now_ms: int) -> list[str]:
+def _retire_current(txn: SqlTxn, bucket: Bucket, key: str, now_ms: int) -> list[str]:
     """Make room for a new newest version of `key` in a versioned bucket."""
     dead: list[str] = []
     suspended = bucket.versioning == SUSPENDED
@@ -78,7 +78,7 @@ def _retire_current(txn: SqliteTxn, bucket: Bucket, key: str, now_ms: int) -> li
     return dead
 
 
-def install(txn: SqliteTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int) -> list[str]:
+def install(txn: SqlTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int) -> list[str]:
     """Make `obj` the current version of its key, as the bucket's versioning says. `bucket` must be the
     row read in this transaction. Sets obj's version id; returns the file blobs left unreferenced."""
     if not bucket.versioning:
@@ -89,7 +89,7 @@ def install(txn: SqliteTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int) -> lis
     return dead + txn.put_object(obj)
 
 
-def delete_current(txn: SqliteTxn, bucket: Bucket, key: str, now_ms: int) -> tuple[Deleted, list[str]]:
+def delete_current(txn: SqlTxn, bucket: Bucket, key: str, now_ms: int) -> tuple[Deleted, list[str]]:
     """DeleteObject without a version id."""
     if not bucket.versioning:
         return Deleted("", False), txn.delete_object(bucket.name, key)
@@ -115,7 +115,7 @@ def delete_current(txn: SqliteTxn, bucket: Bucket, key: str, now_ms: int) -> tup
     return Deleted(wire_version_id(version_id), True), dead
 
 
-def delete_version(txn: SqliteTxn, bucket: str, key: str, version_id: str) -> tuple[Deleted, list[str]]:
+def delete_version(txn: SqlTxn, bucket: str, key: str, version_id: str) -> tuple[Deleted, list[str]]:
     """DeleteObject with a (checked) version id: remove that version for good. Deleting a version that
     does not exist succeeds, as deleting a missing key does."""
     found = txn.find_version(bucket, key, version_id)

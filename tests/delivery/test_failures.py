@@ -13,7 +13,7 @@ from tablestore import Row
 from ossbox.delivery.model import Mode, TaskConfig
 from tests.conftest import empty_and_delete
 from tests.delivery.conftest import Env, delivered_rows, new_name
-from tests.server import ServerProcess
+from tests.server import ServerProcess, admin_env
 
 SERVICE = "otsdatadelivery.ots.aliyuncs.com"
 
@@ -24,6 +24,7 @@ def ram(server: ServerProcess, *args: str) -> str:
         capture_output=True,
         text=True,
         timeout=60,
+        env=admin_env(server.data_dir),
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

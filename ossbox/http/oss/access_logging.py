@@ -9,7 +9,7 @@ from ossbox.core.errors import OSSError
 from ossbox.core.names import is_valid_bucket_name
 from ossbox.http.oss.common import Call, xml_document
 from ossbox.http.server import Request, Response
-from ossbox.meta.sqlite import SqliteTxn
+from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import Bucket
 from ossbox.protocol.configs import logging_status
 from ossbox.protocol.request import OssRequest
@@ -34,7 +34,7 @@ async def put_bucket_logging(call: Call) -> Response:
     if status is not None and not is_valid_bucket_name(status.target_bucket):
         raise _invalid_target(status.target_bucket)
 
-    def change(txn: SqliteTxn, _current: str | None) -> tuple[str | None, None]:
+    def change(txn: SqlTxn, _current: str | None) -> tuple[str | None, None]:
         if status is None:
             return None, None
         target = txn.get_bucket(status.target_bucket)

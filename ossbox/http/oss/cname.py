@@ -13,7 +13,7 @@ from ossbox.core.errors import OSSError
 from ossbox.http.oss.common import Call
 from ossbox.http.responses import xml
 from ossbox.http.server import Response
-from ossbox.meta.sqlite import SqliteTxn
+from ossbox.meta.sql_store import SqlTxn
 from ossbox.protocol import xml as X
 from ossbox.protocol.configs import cname
 from ossbox.protocol.times import http_date, iso8601
@@ -30,7 +30,7 @@ async def put_cname(call: Call) -> Response:
     domain = cname.parse_domain(await call.raw_xml_body())
     bucket = call.bkt.name
 
-    def change(txn: SqliteTxn, current: str | None) -> tuple[str | None, None]:
+    def change(txn: SqlTxn, current: str | None) -> tuple[str | None, None]:
         for other, document in txn.configs.all_named(NAME):
             if other != bucket and domain in cname.load(document)["domains"]:
                 raise _bound_elsewhere(domain)
@@ -47,7 +47,7 @@ async def put_cname(call: Call) -> Response:
 async def delete_cname(call: Call) -> Response:
     domain = cname.parse_domain(await call.raw_xml_body())
 
-    def change(_txn: SqliteTxn, current: str | None) -> tuple[str | None, None]:
+    def change(_txn: SqlTxn, current: str | None) -> tuple[str | None, None]:
         data = cname.load(current)
         if domain not in data["domains"]:
             raise OSSError(404, "NoSuchCname", "The domain is not bound to this bucket.", {"Cname": domain})
@@ -93,7 +93,7 @@ async def create_cname_token(call: Call) -> Response:
     domain = cname.parse_domain(await call.raw_xml_body())
     token = {"token": secrets.token_hex(16), "expires_ms": call.storage.now_ms() + cname.TOKEN_LIFETIME_MS}
 
-    def change(_txn: SqliteTxn, current: str | None) -> tuple[str | None, None]:
+    def change(_txn: SqlTxn, current: str | None) -> tuple[str | None, None]:
         data = cname.load(current)
         data["tokens"] = {d: t for d, t in data["tokens"].items() if t["expires_ms"] > call.storage.now_ms()}
         data["tokens"][domain] = token

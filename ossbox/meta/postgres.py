@@ -1,0 +1,195 @@
+"""The metadata engine for several nodes: PostgreSQL (`--meta-url postgresql://...`).
+
+Same tables, same queries as SQLite (ossbox.meta.sql_store), with these differences:
+- Writers run side by side, one transaction per node's committer at a time (group commit still makes many
+  requests share one commit). An operation takes a transaction-scoped advisory lock on each key, upload or
+  bucket it reads before it writes (PgTxn.lock), so that checks and writes stay atomic across nodes: one of
+  16 `If-None-Match: *` writers wins, one append at a position wins. A deadlock or serialization failure
+  between two nodes' batches rolls back the losing batch, which runs again (up to _ATTEMPTS times).
+- Caches: a commit that changes buckets, keys, identities or bucket configurations sends NOTIFY; every
+  process LISTENs and drops its caches when one arrives, or when its listening connection was lost (it may
+  have missed some). Processes on the same data directory also see the shared counter move at once.
+- A lost connection raises MetaUnavailable (OSS's 503) and the next use reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+
+from ossbox.core.blob_ids import INLINE_MAX_BYTES
+from ossbox.core.errors import MetaUnavailable, OSSError
+from ossbox.meta.leases import PgLease
+from ossbox.meta.names import PG_SHARED_FILE
+from ossbox.meta.pg import PgConnection, PooledReads, connect
+from ossbox.meta.shared_state import SharedState
+from ossbox.meta.sql_store import (
+    _OBJECT_COLS,
+    SqlMeta,
+    SqlTxn,
+    pending_migrations,
+    run_savepointed,
+    statements,
+)
+
+log = logging.getLogger("ossbox.meta")
+T = TypeVar("T")
+CHANNEL = "ossbox_changes"
+_ATTEMPTS = 20
+# pg_advisory_xact_lock(MIGRATION_LOCK): nodes starting together migrate one after the other.
+_MIGRATION_LOCK = 0x6F7373626F78  # "ossbox"
+_READ_POOL_SIZE = 8
+
+_OBJECT_WITH_BODY = (
+    f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
+    "THEN (SELECT data FROM blob_data WHERE blob_id = (objects.extents::json->0->>0)) END "
+    "FROM objects WHERE bucket = ? AND key = ?"
+)
+
+
+class PgTxn(SqlTxn):
+    __slots__ = ("_locked",)
+    blob_exists_sql = "SELECT 1 FROM blobs WHERE blob_id = ? FOR UPDATE"
+
+    def __init__(self, conn: PgConnection) -> None:
+        super().__init__(conn)
+        self._locked: set[str] = set()
+
+    def lock(self, name: str) -> None:
+        if name not in self._locked:
+            self.c.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
+            self._locked.add(name)
+
+    def forget_locks(self) -> None:
+        self._locked.clear()
+
+    def must_abort(self, exc: Exception) -> bool:
+        return isinstance(exc, (MetaUnavailable, psycopg.errors.TransactionRollback))
+
+    def next_vseq(self) -> int:
+        # A sequence, not the counters row: nodes writing versions at once do not queue on one row.
+        return int(self.c.execute("SELECT nextval('version_seq')").fetchone()[0])
+
+
+class PostgresMeta(SqlMeta):
+    engine = "postgresql"
+    object_with_body_sql = _OBJECT_WITH_BODY
+
+    def __init__(self, url: str, data_dir: Path) -> None:
+        """`data_dir` holds this node's shared state (the test clock, same-node change counter)."""
+        self.url = url
+        self._write = PgConnection(url)
+        try:
+            self._migrate()
+        except BaseException:
+            self._write.close()
+            raise
+        self._notified = 0
+        self._stop = threading.Event()
+        shared = SharedState(data_dir / PG_SHARED_FILE)
+        self._write_lock = threading.Lock()
+        self._reads = PooledReads(url, _READ_POOL_SIZE)
+        super().__init__(PgConnection(url), shared)
+        self._listener = threading.Thread(target=self._listen, name="ossbox-meta-listen", daemon=True)
+        self._listener.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._reads.close()
+        self._read.close()  # type: ignore[attr-defined]
+        self._write.close()
+        super().close()
+
+    def _migrate(self) -> None:
+        c = self._write
+        c.execute("BEGIN")
+        try:
+            c.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT)"
+            )
+            done = {int(r[0]) for r in c.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, sql in pending_migrations("postgres", done):
+                for statement in statements(sql):
+                    c.execute(statement)
+                c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
+            c.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        try:
+            self._write.execute("ROLLBACK")
+        except Exception:
+            self._write.drop()
+
+    # ---------------------------------------------------------------- caches across nodes
+    def _generation(self) -> int:
+        return self._shared.generation() + self._notified
+
+    def _listen(self) -> None:
+        """LISTEN until closed; any notification, or a lost connection, drops this process's caches."""
+        while not self._stop.is_set():
+            try:
+                conn = connect(self.url)
+            except MetaUnavailable:
+                self._notified += 1
+                self._stop.wait(0.5)
+                continue
+            try:
+                with conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    # Changes committed before LISTEN took effect are not announced to us.
+                    self._notified += 1
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            self._notified += 1
+            except psycopg.Error:
+                self._notified += 1
+                if self._stop.is_set():
+                    return
+                log.warning("lost the metadata change feed; caches are dropped until it is back")
+                self._stop.wait(0.5)
+
+    # ---------------------------------------------------------------- reads from worker threads
+    def _reader(self) -> PooledReads:
+        return self._reads
+
+    def lease(self, name: str) -> PgLease:
+        return PgLease(self.url, name)
+
+    # ---------------------------------------------------------------- writes
+    def write_batch(self, ops: Sequence[Callable[[SqlTxn], T]]) -> list[T | OSSError | Exception]:
+        c = self._write
+        with self._write_lock:
+            for attempt in range(_ATTEMPTS):
+                txn = PgTxn(c)
+                try:
+                    c.execute("BEGIN")
+                    results = run_savepointed(c, txn, ops)
+                    if txn.changed_config:
+                        c.execute("SELECT pg_notify(?, '')", (CHANNEL,))
+                    c.execute("COMMIT")
+                except psycopg.errors.TransactionRollback:
+                    # Another node's batch holds what this one needs (or the reverse): run it again.
+                    self._rollback()
+                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                    continue
+                except BaseException:
+                    self._rollback()
+                    raise
+                break
+            else:
+                raise MetaUnavailable("The metadata database is too busy; try again.")
+        if txn.changed_config:
+            with self._shared.write_lock():
+                self._shared.bump()
+        return list(results)
