@@ -11,6 +11,7 @@ import click
 from ossbox.cli.delivery import delivery
 from ossbox.cli.druid import druid
 from ossbox.cli.lifecycle import lifecycle, test_clock
+from ossbox.cli.meta import meta
 from ossbox.cli.options import data_dir_option
 from ossbox.cli.projects import project
 from ossbox.cli.ram import ram
@@ -250,6 +251,7 @@ def key_delete(data_dir: Path, access_key_id: str) -> None:
 
 
 main.add_command(delivery)
+main.add_command(meta)
 main.add_command(druid)
 main.add_command(ram)
 main.add_command(tables)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from ossbox.blobs.local import LocalBlobStore
-from ossbox.core.errors import insufficient_storage
+from ossbox.core.errors import MetaUnavailable, insufficient_storage
 from ossbox.meta.sql_store import SqlMeta, SqlTxn
 from ossbox.meta.types import BlobKey
 
@@ -111,6 +111,13 @@ class Committer:
             if new_files:
                 self._blobs.publish(new_files)
             results = self._meta.write_batch([self._wrap(job) for job in batch])
+        except MetaUnavailable as exc:
+            # The database went away, perhaps during COMMIT: whether the batch committed is unknown, so its
+            # new files stay (the orphan sweep reclaims them if it did not). The requests get a 503.
+            log.warning("commit of %d operations failed: %s", len(batch), exc.message)
+            for job in batch:
+                _resolve(job, exc)
+            return
         except Exception as exc:  # disk full, I/O error: every job in the batch fails cleanly
             failure: BaseException = exc
             if _is_disk_full(exc):
