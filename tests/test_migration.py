@@ -19,7 +19,7 @@ from tests.server import ServerProcess, free_port
 def _old_schema(db_path: Path) -> None:
     """What ossbox created before migration 3: the SQL of migrations 1 and 2, then one bucket and object
     written the way that version wrote them (the body inline)."""
-    migrations = resources.files("ossbox.meta").joinpath("migrations")
+    migrations = resources.files("ossbox.meta").joinpath("migrations", "sqlite")
     body = b"written before versioning"
     etag = hashlib.md5(body).hexdigest().upper()
     with sqlite3.connect(db_path) as db:
@@ -64,6 +64,18 @@ def test_schema_2_upgrades(tmp_path: Path) -> None:
         srv.stop()
     with sqlite3.connect(data_dir / "meta.sqlite3") as db:
         applied = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
-    migrations = resources.files("ossbox.meta").joinpath("migrations")
+    migrations = resources.files("ossbox.meta").joinpath("migrations", "sqlite")
     shipped = sorted(int(m.name.split("_", 1)[0]) for m in migrations.iterdir() if m.name.endswith(".sql"))
     assert applied == shipped and applied[:3] == [1, 2, 3]
+
+
+def test_both_engines_have_the_same_migrations() -> None:
+    """PostgreSQL's migrations mirror SQLite's, number for number (ossbox/meta/migrations/)."""
+    root = resources.files("ossbox.meta").joinpath("migrations")
+    numbers = {
+        engine: sorted(
+            int(m.name.split("_", 1)[0]) for m in root.joinpath(engine).iterdir() if m.name.endswith(".sql")
+        )
+        for engine in ("sqlite", "postgres")
+    }
+    assert numbers["sqlite"] == numbers["postgres"] and numbers["sqlite"][0] == 1

@@ -110,6 +110,7 @@ def test_keys_managed_from_the_command_line_apply_at_once(pool: ServerProcess) -
             str(pool.data_dir),
             fields["AccessKeyId"],
         ],
+        env=admin_env(pool.data_dir),
         capture_output=True,
         check=True,
     )
