@@ -38,6 +38,7 @@ from ossbox.meta.sql_store import (
     run_savepointed,
     statements,
 )
+from ossbox.meta.types import BlobKey
 
 log = logging.getLogger("ossbox.meta")
 T = TypeVar("T")
@@ -46,6 +47,9 @@ _ATTEMPTS = 20
 # pg_advisory_xact_lock(MIGRATION_LOCK): nodes starting together migrate one after the other.
 _MIGRATION_LOCK = 0x6F7373626F78  # "ossbox"
 _READ_POOL_SIZE = 8
+# Batches committed side by side by one process: each is round-trip bound (a statement per step of an
+# operation), so a few in flight keep PostgreSQL and the node's CPU busy (docs/benchmarks.md, Scale-out).
+_COMMITTERS = 4
 
 _OBJECT_WITH_BODY = (
     f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
@@ -60,18 +64,32 @@ class PgTxn(SqlTxn):
 
     def __init__(self, conn: PgConnection) -> None:
         super().__init__(conn)
-        self._locked: set[str] = set()
+        self._locked: dict[str, bool] = {}  # name -> held in shared mode only
 
-    def lock(self, name: str) -> None:
-        if name not in self._locked:
-            self.c.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (name,))
-            self._locked.add(name)
+    def lock(self, name: str, shared: bool = False) -> None:
+        held = self._locked.get(name)
+        if held is None or (held and not shared):
+            fn = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+            self.c.execute(f"SELECT {fn}(hashtextextended(?, 0))", (name,))
+            self._locked[name] = shared
 
     def forget_locks(self) -> None:
         self._locked.clear()
 
     def must_abort(self, exc: Exception) -> bool:
         return isinstance(exc, (MetaUnavailable, psycopg.errors.TransactionRollback))
+
+    def add_blob(
+        self, blob_id: str, size: int, data: bytes | None = None, key: BlobKey | None = None
+    ) -> None:
+        # One round trip for a small body and its blob row (what most PUTs register).
+        if data is None or key is not None:
+            super().add_blob(blob_id, size, data, key)
+            return
+        self.c.execute(
+            "WITH b AS (INSERT INTO blobs VALUES (?, ?, 0)) INSERT INTO blob_data VALUES (?, ?)",
+            (blob_id, size, blob_id, data),
+        )
 
     def next_vseq(self) -> int:
         # A sequence, not the counters row: nodes writing versions at once do not queue on one row.
@@ -81,20 +99,22 @@ class PgTxn(SqlTxn):
 class PostgresMeta(SqlMeta):
     engine = "postgresql"
     object_with_body_sql = _OBJECT_WITH_BODY
+    committer_threads = _COMMITTERS
 
     def __init__(self, url: str, data_dir: Path) -> None:
         """`data_dir` holds this node's shared state (the test clock, same-node change counter)."""
         self.url = url
-        self._write = PgConnection(url)
+        migrating = PgConnection(url)
         try:
-            self._migrate()
-        except BaseException:
-            self._write.close()
-            raise
+            self._migrate(migrating)
+        finally:
+            migrating.close()
+        self._writers = threading.local()
+        self._all_writers: list[PgConnection] = []
         self._notified = 0
         self._stop = threading.Event()
         shared = SharedState(data_dir / PG_SHARED_FILE)
-        self._write_lock = threading.Lock()
+        self._writers_lock = threading.Lock()
         self._reads = PooledReads(url, _READ_POOL_SIZE)
         super().__init__(PgConnection(url), shared)
         self._listener = threading.Thread(target=self._listen, name="ossbox-meta-listen", daemon=True)
@@ -104,11 +124,11 @@ class PostgresMeta(SqlMeta):
         self._stop.set()
         self._reads.close()
         self._read.close()  # type: ignore[attr-defined]
-        self._write.close()
+        for conn in self._all_writers:
+            conn.close()
         super().close()
 
-    def _migrate(self) -> None:
-        c = self._write
+    def _migrate(self, c: PgConnection) -> None:
         c.execute("BEGIN")
         try:
             c.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
@@ -122,14 +142,8 @@ class PostgresMeta(SqlMeta):
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
             c.execute("COMMIT")
         except BaseException:
-            self._rollback()
+            _rollback(c)
             raise
-
-    def _rollback(self) -> None:
-        try:
-            self._write.execute("ROLLBACK")
-        except Exception:
-            self._write.drop()
 
     # ---------------------------------------------------------------- caches across nodes
     def _generation(self) -> int:
@@ -167,29 +181,58 @@ class PostgresMeta(SqlMeta):
         return PgLease(self.url, name)
 
     # ---------------------------------------------------------------- writes
+    def _writer(self) -> PgConnection:
+        """The calling committer thread's connection (each thread runs its own transactions)."""
+        conn: PgConnection | None = getattr(self._writers, "conn", None)
+        if conn is None:
+            conn = self._writers.conn = PgConnection(self.url)
+            with self._writers_lock:
+                self._all_writers.append(conn)
+        return conn
+
     def write_batch(self, ops: Sequence[Callable[[SqlTxn], T]]) -> list[T | OSSError | Exception]:
-        c = self._write
-        with self._write_lock:
-            for attempt in range(_ATTEMPTS):
-                txn = PgTxn(c)
-                try:
-                    c.execute("BEGIN")
-                    results = run_savepointed(c, txn, ops)
-                    if txn.changed_config:
-                        c.execute("SELECT pg_notify(?, '')", (CHANNEL,))
-                    c.execute("COMMIT")
-                except psycopg.errors.TransactionRollback:
-                    # Another node's batch holds what this one needs (or the reverse): run it again.
-                    self._rollback()
-                    time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                    continue
-                except BaseException:
-                    self._rollback()
-                    raise
-                break
-            else:
-                raise MetaUnavailable("The metadata database is too busy; try again.")
+        c = self._writer()
+        for attempt in range(_ATTEMPTS):
+            txn = PgTxn(c)
+            try:
+                c.execute("BEGIN")
+                results = run_savepointed(c, txn, ops) if len(ops) > 1 else _run_alone(c, txn, ops[0])
+                if isinstance(results[0], Exception) and len(ops) == 1:
+                    c.execute("ROLLBACK")  # the one operation failed: nothing to commit
+                    return list(results)
+                if txn.changed_config:
+                    c.execute("SELECT pg_notify(?, '')", (CHANNEL,))
+                c.execute("COMMIT")
+            except psycopg.errors.TransactionRollback:
+                # Another batch (of this node or another) holds what this one needs, or the reverse:
+                # PostgreSQL aborted this one; run it again.
+                _rollback(c)
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            except BaseException:
+                _rollback(c)
+                raise
+            break
+        else:
+            raise MetaUnavailable("The metadata database is too busy; try again.")
         if txn.changed_config:
             with self._shared.write_lock():
                 self._shared.bump()
         return list(results)
+
+
+def _run_alone(c: PgConnection, txn: PgTxn, op: Callable[[SqlTxn], T]) -> list[T | Exception]:
+    """A batch of one needs no savepoint (two round trips fewer): the transaction is the operation's."""
+    try:
+        return [op(txn)]
+    except Exception as exc:
+        if txn.must_abort(exc):
+            raise
+        return [exc]
+
+
+def _rollback(conn: PgConnection) -> None:
+    try:
+        conn.execute("ROLLBACK")
+    except Exception:
+        conn.drop()

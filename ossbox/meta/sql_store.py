@@ -275,6 +275,8 @@ class SqlMeta:
     object_with_body_sql = _OBJECT_WITH_BODY
     # The engine's name in OSSBOX_META_URL form ("sqlite", "postgresql"), for messages.
     engine = ""
+    # How many threads may call write_batch at once (ossbox.service.committer).
+    committer_threads = 1
 
     def __init__(self, read: Connection, shared: SharedState) -> None:
         """`read` serves the event loop's thread; `shared` is this data directory's shared state."""
@@ -611,8 +613,9 @@ class SqlTxn:
     # An operation reads (a key's current version, an upload, a bucket) and writes on what it read. SQLite
     # has one writer at a time, so these are no-ops; PostgreSQL's transactions run side by side and take
     # a transaction-scoped lock on each name first (ossbox.meta.postgres.PgTxn).
-    def lock(self, name: str) -> None:
-        """Hold `name` (a key, an upload, a bucket) until the transaction ends."""
+    def lock(self, name: str, shared: bool = False) -> None:
+        """Hold `name` (a key, an upload, a bucket) until the transaction ends; `shared` admits other
+        shared holders (readers of a bucket's row) but no exclusive one."""
 
     def forget_locks(self) -> None:
         """The savepoint that took some locks rolled back (which released them)."""
@@ -627,8 +630,8 @@ class SqlTxn:
     def _upload(self, upload_id: str) -> None:
         self.lock(f"u:{upload_id}")
 
-    def _bucket(self, name: str) -> None:
-        self.lock(f"b:{name}")
+    def _bucket(self, name: str, shared: bool = False) -> None:
+        self.lock(f"b:{name}", shared)
 
     # -- settings and keys --
     def set_setting(self, name: str, value: str) -> None:
@@ -668,7 +671,8 @@ class SqlTxn:
 
     # -- buckets --
     def get_bucket(self, name: str) -> Bucket | None:
-        self._bucket(name)
+        # Shared: every write into a bucket reads it; only changes to the bucket itself exclude them.
+        self._bucket(name, shared=True)
         row = self.c.execute(f"SELECT {_BUCKET_COLS} FROM buckets WHERE name = ?", (name,)).fetchone()
         return None if row is None else Bucket(*row)
 

@@ -67,12 +67,20 @@ class Committer:
         self._meta = meta
         self._blobs = blobs
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="ossbox-committer", daemon=True)
-        self._thread.start()
+        # One thread on SQLite (one writer at a time anyway); several on PostgreSQL, where a commit waits on
+        # round trips rather than on the CPU, so batches in flight side by side multiply throughput.
+        self._threads = [
+            threading.Thread(target=self._run, name=f"ossbox-committer-{i}", daemon=True)
+            for i in range(meta.committer_threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     async def commit(self, op: Callable[[SqlTxn], Outcome[T]], new_blobs: Sequence[NewBlob] = ()) -> T:
         """Run `op` durably. `new_blobs` are the blobs written for it, which it may reference."""
