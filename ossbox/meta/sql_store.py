@@ -694,14 +694,23 @@ class SqlTxn:
         self.changed_config = True
         self.c.execute("UPDATE buckets SET acl = ? WHERE name = ?", (acl, name))
 
-    def bucket_is_empty(self, name: str) -> bool:
+    def bucket_has_no_objects(self, name: str) -> bool:
+        """No current or noncurrent version, no delete marker (uploads in progress not counted)."""
         self._bucket(name)
         return (
             self.c.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
-            and self.c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
             and self.c.execute("SELECT 1 FROM object_versions WHERE bucket = ? LIMIT 1", (name,)).fetchone()
             is None
         )
+
+    def bucket_is_empty(self, name: str) -> bool:
+        return (
+            self.bucket_has_no_objects(name)
+            and self.c.execute("SELECT 1 FROM uploads WHERE bucket = ? LIMIT 1", (name,)).fetchone() is None
+        )
+
+    def upload_ids(self, bucket: str) -> list[str]:
+        return [r[0] for r in self.c.execute("SELECT upload_id FROM uploads WHERE bucket = ?", (bucket,))]
 
     def delete_bucket(self, name: str) -> None:
         self._bucket(name)

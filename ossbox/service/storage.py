@@ -27,6 +27,7 @@ from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
 from ossbox.service import archive, symlinks, versioning
 from ossbox.service.committer import Committer, NewBlob, Outcome
+from ossbox.service.conditions import NO_CONDITION, WriteCondition
 from ossbox.service.encryption import BlobCipher, BlobKeyError, KeyRing
 from ossbox.service.ingest import BodyDigest, Ingested, NewKey, ReadChunk, ingest
 from ossbox.service.key_order import prefix_successor as _prefix_successor
@@ -145,10 +146,17 @@ class Storage:
 
         await self.committer.commit(op)
 
-    async def delete_bucket(self, name: str) -> None:
+    async def delete_bucket(self, name: str, abort_uploads: bool = False) -> None:
+        """`abort_uploads`: multipart uploads in progress go with the bucket (S3's behaviour); otherwise
+        they keep it from being deleted, as objects do (OSS's)."""
+
         def op(txn: SqlTxn) -> Outcome[None]:
             if txn.get_bucket(name) is None:
                 raise no_such_bucket(name)
+            dead: list[str] = []
+            if abort_uploads and txn.bucket_has_no_objects(name):
+                for upload_id in txn.upload_ids(name):
+                    dead += txn.delete_upload(upload_id)
             if not txn.bucket_is_empty(name):
                 raise OSSError(
                     409,
@@ -157,7 +165,7 @@ class Storage:
                     {"BucketName": name},
                 )
             txn.delete_bucket(name)
-            return Outcome(None, [])
+            return Outcome(None, dead)
 
         await self.committer.commit(op)
 
@@ -399,7 +407,7 @@ class Storage:
         content_length: int | None,
         content_md5: str | None,
         attrs: WriteAttrs,
-        forbid_overwrite: bool = False,
+        condition: WriteCondition = NO_CONDITION,
         digest: BodyDigest | None = None,
     ) -> ObjectMeta:
         stored_sse = self.new_object_sse(bucket.name, attrs.sse)
@@ -424,15 +432,14 @@ class Storage:
             tagging=attrs.tagging or "",
             sse=stored_sse,
         )
-        return await self.committer.commit(self._put_op(obj, forbid_overwrite), [data.new_blob])
+        return await self.committer.commit(self._put_op(obj, condition), [data.new_blob])
 
-    def _put_op(self, obj: ObjectMeta, forbid_overwrite: bool) -> Callable[[SqlTxn], Outcome[ObjectMeta]]:
+    def _put_op(self, obj: ObjectMeta, condition: WriteCondition) -> Callable[[SqlTxn], Outcome[ObjectMeta]]:
         def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             bucket = txn.get_bucket(obj.bucket)
             if bucket is None:
                 raise no_such_bucket(obj.bucket)
-            if forbid_overwrite and _would_overwrite(txn, bucket, obj.key):
-                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+            condition.check(txn, bucket, obj.key)
             return Outcome(obj, versioning.install(txn, bucket, obj, obj.mtime_ms))
 
         return op
@@ -510,7 +517,7 @@ class Storage:
         dst_key: str,
         attrs: WriteAttrs | None,
         check: Callable[[ObjectMeta], None],
-        forbid_overwrite: bool = False,
+        condition: WriteCondition = NO_CONDITION,
         src_version_id: str | None = None,
         dst_sse: sse.SseSpec | None = None,
     ) -> tuple[ObjectMeta, ObjectMeta]:
@@ -540,8 +547,7 @@ class Storage:
                 _check_snapshot(src, snapshot, stored_sse)
                 check(src)
                 self.check_readable(src)
-                if forbid_overwrite and _would_overwrite(txn, target, dst_key):
-                    raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+                condition.check(txn, target, dst_key)
                 now = self.now_ms()
                 obj = _fresh_version(
                     src,
@@ -676,7 +682,12 @@ class Storage:
         raise _conflict()
 
     async def put_symlink(
-        self, bucket: Bucket, key: str, target: str, attrs: WriteAttrs, forbid_overwrite: bool = False
+        self,
+        bucket: Bucket,
+        key: str,
+        target: str,
+        attrs: WriteAttrs,
+        condition: WriteCondition = NO_CONDITION,
     ) -> ObjectMeta:
         if bucket.storage_class in archive.FROZEN_CLASSES:
             raise OSSError(
@@ -699,7 +710,7 @@ class Storage:
             symlink_target=target,
             tagging=attrs.tagging or "",
         )
-        return await self.committer.commit(self._put_op(obj, forbid_overwrite))
+        return await self.committer.commit(self._put_op(obj, condition))
 
     def follow_symlink(self, link: ObjectMeta) -> ObjectMeta:
         """The object a symlink points to (its current version); errors as OSS's for a missing target or
@@ -1091,7 +1102,7 @@ class Storage:
         upload_id: str,
         wanted: list[tuple[int, str]] | None,
         attrs_override: WriteAttrs | None = None,
-        forbid_overwrite: bool = False,
+        condition: WriteCondition = NO_CONDITION,
         wanted_checksums: dict[int, str] | None = None,
     ) -> ObjectMeta:
         """Stitch parts into an object: metadata only, whatever the object's size.
@@ -1141,8 +1152,7 @@ class Storage:
                         "Your proposed upload is smaller than the minimum allowed size.",
                         {"PartNumber": str(part.part_number), "MinSizeAllowed": str(MIN_PART_SIZE)},
                     )
-            if forbid_overwrite and _would_overwrite(txn, row, key):
-                raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
+            condition.check(txn, row, key)
             md5s = b"".join(bytes.fromhex(p.etag) for p in chosen)
             crc = 0
             size = 0
@@ -1205,11 +1215,6 @@ def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
             return ""  # a part written without it (through OSS, or a copy before the upload asked)
         values.append((value, p.size))
     return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
-
-
-def _would_overwrite(txn: SqlTxn, bucket: Bucket, key: str) -> bool:
-    """x-oss-forbid-overwrite: OSS ignores it in buckets with versioning (nothing is lost there)."""
-    return not bucket.versioning and txn.get_object(bucket.name, key) is not None
 
 
 def _fresh_version(o: ObjectMeta, **changes: object) -> ObjectMeta:

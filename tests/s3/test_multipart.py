@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 from typing import Any
 
 import boto3.s3.transfer
 import botocore.exceptions
+import oss2
 import pytest
+
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
 
 MiB = 1 << 20
 
@@ -168,3 +172,31 @@ def test_checksum_algorithm_of_upload_is_enforced(s3: Any, bucket: str) -> None:
         },
     )
     assert done["ChecksumSHA256"].endswith("-1")
+
+
+def test_delete_bucket_aborts_uploads_in_progress(s3: Any, server: ServerProcess) -> None:
+    """S3 deletes a bucket whose only contents are uploads in progress, aborting them; OSS refuses."""
+    name = f"s3-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    upload = s3.create_multipart_upload(Bucket=name, Key="pending")["UploadId"]
+    s3.upload_part(Bucket=name, Key="pending", UploadId=upload, PartNumber=1, Body=b"p" * (300 * 1024))
+    oss_bucket = oss2.Bucket(
+        oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint, name, region=REGION
+    )
+    with pytest.raises(oss2.exceptions.ServerError) as err:
+        oss_bucket.delete_bucket()
+    assert err.value.code == "BucketNotEmpty"
+    # An object still keeps it, uploads or not.
+    s3.put_object(Bucket=name, Key="object", Body=b"x")
+    with pytest.raises(botocore.exceptions.ClientError) as s3_err:
+        s3.delete_bucket(Bucket=name)
+    assert _code(s3_err) == "BucketNotEmpty"
+    assert [u["UploadId"] for u in s3.list_multipart_uploads(Bucket=name)["Uploads"]] == [upload]
+    s3.delete_object(Bucket=name, Key="object")
+    s3.delete_bucket(Bucket=name)
+    with pytest.raises(botocore.exceptions.ClientError) as s3_err:
+        s3.head_bucket(Bucket=name)
+    assert s3_err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    s3.create_bucket(Bucket=name)  # the name is free again, with nothing left in it
+    assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
+    s3.delete_bucket(Bucket=name)

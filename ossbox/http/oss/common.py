@@ -16,6 +16,7 @@ from ossbox.meta.types import Bucket, ObjectMeta
 from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access, OssRequest
+from ossbox.service.conditions import WriteCondition
 from ossbox.service.storage import Storage, WriteAttrs
 
 ACLS = ("private", "public-read", "public-read-write")
@@ -160,8 +161,9 @@ def write_attrs(call: Call, key: str, with_tags: bool = True) -> WriteAttrs:
     )
 
 
-def forbid_overwrite(call: Call) -> bool:
-    return call.h.get("x-oss-forbid-overwrite", "").lower() == "true"
+def write_condition(call: Call) -> WriteCondition:
+    """OSS's one condition on writes: x-oss-forbid-overwrite: true (ossbox/service/conditions.py)."""
+    return WriteCondition(forbid_overwrite=call.h.get("x-oss-forbid-overwrite", "").lower() == "true")
 
 
 def enc(value: str, url: bool) -> str:

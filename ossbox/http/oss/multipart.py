@@ -13,9 +13,9 @@ from ossbox.http.oss.common import (
     Call,
     acl_from,
     enc,
-    forbid_overwrite,
     int_param,
     write_attrs,
+    write_condition,
 )
 from ossbox.http.oss.objects import callback_not_sent, callback_requested, copy_source, source_conditions
 from ossbox.http.responses import quoted_etag, xml
@@ -30,7 +30,10 @@ async def initiate_upload(call: Call) -> Response:
     key = call.key
     validate_object_key(key)
     url = call.encoding_url()
-    if forbid_overwrite(call) and call.storage.meta.get_object(call.bkt.name, key) is not None:
+    if (
+        write_condition(call).forbid_overwrite
+        and call.storage.meta.get_object(call.bkt.name, key) is not None
+    ):
         raise OSSError(409, "FileAlreadyExists", "The object you specified already exists.")
     u = await call.storage.initiate_upload(call.bkt, key, write_attrs(call, key))
     inner = X.els([("Bucket", u.bucket), ("Key", enc(u.key, url)), ("UploadId", u.upload_id)])
@@ -143,7 +146,7 @@ async def complete_upload(call: Call) -> Response:
         upload_id,
         wanted,
         WriteAttrs(acl=acl) if acl else None,
-        forbid_overwrite(call),
+        write_condition(call),
     )
     host = call.req.host
     inner = ""

@@ -19,11 +19,11 @@ from ossbox.http.oss.common import (
     Call,
     acl_from,
     enc,
-    forbid_overwrite,
     grant_xml,
     owner_xml,
     storage_class_from,
     write_attrs,
+    write_condition,
 )
 from ossbox.http.responses import object_headers, quoted_etag, restore_header, xml
 from ossbox.http.server import Response
@@ -198,7 +198,7 @@ async def put_object(call: Call) -> Response:
         call.content_length(),
         call.h.get("content-md5"),
         attrs,
-        forbid_overwrite(call),
+        write_condition(call),
     )
     headers = _write_result_headers(o)
     if call.bkt.versioning:
@@ -344,7 +344,7 @@ async def copy_object(call: Call) -> Response:
             key,
             attrs,
             source_conditions(call),
-            forbid_overwrite(call),
+            write_condition(call),
             src_version,
             dst_sse,
         )

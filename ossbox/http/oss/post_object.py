@@ -23,6 +23,7 @@ from ossbox.http.server import Response
 from ossbox.protocol import post_policy, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.request import Access
+from ossbox.service.conditions import WriteCondition
 from ossbox.service.storage import WriteAttrs
 
 MAX_FIELDS_BYTES = 8 << 20
@@ -99,7 +100,7 @@ async def post_object(call: Call) -> Response:
     redirect = _redirect_url(fields)
     attrs = _attrs(fields, file_type)
     read = size_checked(reader.read_chunk, policy.length_range if policy else None)
-    forbid = fields.get("x-oss-forbid-overwrite", "").lower() == "true"
+    forbid = WriteCondition(forbid_overwrite=fields.get("x-oss-forbid-overwrite", "").lower() == "true")
     o = await call.storage.put_object(bucket, key, read, None, fields.get("content-md5"), attrs, forbid)
     await reader.drain(_TRAILER_LIMIT)
     headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]

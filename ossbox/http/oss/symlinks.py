@@ -7,7 +7,7 @@ from urllib.parse import quote, unquote
 from ossbox.core.errors import OSSError
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
-from ossbox.http.oss.common import Call, forbid_overwrite, write_attrs
+from ossbox.http.oss.common import Call, write_attrs, write_condition
 from ossbox.http.oss.objects import read_target, version_headers
 from ossbox.http.responses import object_headers, quoted_etag
 from ossbox.http.server import Response
@@ -32,7 +32,7 @@ async def put_symlink(call: Call) -> Response:
     attrs = WriteAttrs(
         attrs.content_type, attrs.headers, attrs.user_meta, attrs.acl, attrs.storage_class, attrs.tagging
     )
-    o = await call.storage.put_symlink(call.bkt, key, target, attrs, forbid_overwrite(call))
+    o = await call.storage.put_symlink(call.bkt, key, target, attrs, write_condition(call))
     headers = [("ETag", quoted_etag(o.etag))]
     if call.bkt.versioning:
         headers.append(("x-oss-version-id", wire_version_id(o.version_id)))

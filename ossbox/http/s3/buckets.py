@@ -67,7 +67,8 @@ async def create_bucket(call: S3Call) -> Response:
 
 
 async def delete_bucket(call: S3Call) -> Response:
-    await call.storage.delete_bucket(call.bkt.name)
+    # S3 deletes a bucket whose only contents are multipart uploads in progress (aborting them); OSS does not.
+    await call.storage.delete_bucket(call.bkt.name, abort_uploads=True)
     return Response(204)
 
 

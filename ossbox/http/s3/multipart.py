@@ -17,7 +17,7 @@ from ossbox.http.s3.common import (
     write_attrs,
     xml,
 )
-from ossbox.http.s3.objects import _forbid_overwrite, copy_source, source_check
+from ossbox.http.s3.objects import copy_source, source_check, write_condition
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
 from ossbox.protocol.s3 import checksums
@@ -146,7 +146,7 @@ async def complete_upload(call: S3Call) -> Response:
         upload_id,
         wanted,
         None,
-        _forbid_overwrite(call),
+        write_condition(call),
         wanted_checksums=listed_checksums,
     )
     inner = X.els(

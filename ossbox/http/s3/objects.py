@@ -34,6 +34,7 @@ from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
+from ossbox.service.conditions import WriteCondition, etag_set, precondition_failed
 from ossbox.service.storage import SYMLINK, WriteAttrs
 from ossbox.service.versioning import Deleted, check_version_id
 
@@ -52,12 +53,6 @@ class _NotModified(Exception):
     pass
 
 
-def _precondition_failed() -> OSSError:
-    return OSSError(
-        412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
-    )
-
-
 def _tags_in(header: str) -> set[str]:
     return {t.strip().removeprefix("W/").strip('"').lower() for t in header.split(",")}
 
@@ -69,11 +64,11 @@ def _check_conditions(h: dict[str, str], o: ObjectMeta) -> None:
     if "if-match" in h:
         wanted = _tags_in(h["if-match"])
         if "*" not in wanted and tag not in wanted:
-            raise _precondition_failed()
+            raise precondition_failed()
     elif "if-unmodified-since" in h:
         when = parse_http_date(h["if-unmodified-since"])
         if when is not None and mtime > when:
-            raise _precondition_failed()
+            raise precondition_failed()
     if "if-none-match" in h:
         wanted = _tags_in(h["if-none-match"])
         if "*" in wanted or tag in wanted:
@@ -153,22 +148,13 @@ async def head_object(call: S3Call) -> Response:
     return Response(200, headers, b"", content_length=o.size, head=True)
 
 
-def _forbid_overwrite(call: S3Call) -> bool:
-    """Conditional writes: If-None-Match: * creates only; If-Match on writes is not served."""
-    if "if-match" in call.h:
-        raise OSSError(501, "NotImplemented", "If-Match on writes is not implemented by ossbox.")
-    value = call.h.get("if-none-match")
-    if value is None:
-        return False
-    if value.strip() != "*":
-        raise OSSError(501, "NotImplemented", "If-None-Match on writes takes only '*'.")
-    if call.bkt.versioning:
-        # The shared use case follows OSS's x-oss-forbid-overwrite, which versioned buckets ignore; S3 would
-        # still refuse: say so rather than write a new version.
-        raise OSSError(
-            501, "NotImplemented", "If-None-Match: * in a bucket with versioning is not implemented."
-        )
-    return True
+def write_condition(call: S3Call) -> WriteCondition:
+    """If-Match / If-None-Match on a write (ETags or `*`), checked against the current version."""
+    if_match, if_none_match = call.h.get("if-match"), call.h.get("if-none-match")
+    return WriteCondition(
+        if_match=None if if_match is None else etag_set(if_match),
+        if_none_match=None if if_none_match is None else etag_set(if_none_match),
+    )
 
 
 def result_headers(o: ObjectMeta) -> list[tuple[str, str]]:
@@ -189,7 +175,7 @@ async def put_object(call: S3Call) -> Response:
         body.content_length,
         call.h.get("content-md5"),
         attrs,
-        _forbid_overwrite(call),
+        write_condition(call),
         digest=body if body.wants_digest() else None,
     )
     return Response(200, result_headers(o) + version_headers(call, o))
@@ -222,23 +208,23 @@ def source_check(call: S3Call) -> Callable[[ObjectMeta], None]:
         if "x-amz-copy-source-if-match" in h:
             wanted = {t.strip().strip('"').lower() for t in h["x-amz-copy-source-if-match"].split(",")}
             if tag not in wanted and "*" not in wanted:
-                raise _precondition_failed()
+                raise precondition_failed()
         elif (
             (since := h.get("x-amz-copy-source-if-unmodified-since"))
             and (when := parse_http_date(since)) is not None
             and mtime > when
         ):
-            raise _precondition_failed()
+            raise precondition_failed()
         if "x-amz-copy-source-if-none-match" in h:
             wanted = {t.strip().strip('"').lower() for t in h["x-amz-copy-source-if-none-match"].split(",")}
             if tag in wanted or "*" in wanted:
-                raise _precondition_failed()
+                raise precondition_failed()
         elif (
             (since := h.get("x-amz-copy-source-if-modified-since"))
             and (when := parse_http_date(since)) is not None
             and mtime <= when
         ):
-            raise _precondition_failed()
+            raise precondition_failed()
         if call.principal is None:
             raise access_denied("Anonymous users cannot copy objects.")
         src_bucket = call.storage.bucket(src.bucket)
@@ -307,7 +293,7 @@ async def copy_object(call: S3Call) -> Response:
             key,
             attrs,
             source_check(call),
-            _forbid_overwrite(call),
+            write_condition(call),
             src_version,
             dst_sse,
         )
