@@ -63,11 +63,17 @@ def _tmp_files(server: ServerProcess) -> list[Path]:
     return list((server.data_dir / "tmp").iterdir())
 
 
-def _wait_no_tmp(server: ServerProcess) -> None:
+def _wait_no_tmp(server: ServerProcess, before: list[Path]) -> None:
+    """The temporary files made since `before` are gone. (The session's server is shared: another test's
+    upload may be in flight, and its file is not this test's business.)"""
     deadline = time.monotonic() + 10
-    while _tmp_files(server) and time.monotonic() < deadline:
+
+    def new() -> list[Path]:
+        return [p for p in _tmp_files(server) if p not in before]
+
+    while new() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _tmp_files(server) == []
+    assert new() == []
 
 
 def test_truncated_body_leaves_nothing(server: ServerProcess, v1_bucket: oss2.Bucket) -> None:
@@ -77,8 +83,9 @@ def test_truncated_body_leaves_nothing(server: ServerProcess, v1_bucket: oss2.Bu
     )
     path = url.split(str(server.port), 1)[1]
     headers["Host"] = f"127.0.0.1:{server.port}"
+    before = _tmp_files(server)
     raw_exchange(server.port, request_head("PUT", path, headers) + b"x" * 50_000, read_timeout=1)
-    _wait_no_tmp(server)
+    _wait_no_tmp(server, before)
     assert not v1_bucket.object_exists(key)
     assert v1_bucket.put_object(key, b"after").status == 200
 
@@ -92,12 +99,13 @@ def test_client_vanishes_mid_upload(server: ServerProcess, v1_bucket: oss2.Bucke
     )
     path = url.split(str(server.port), 1)[1]
     headers["Host"] = f"127.0.0.1:{server.port}"
+    before = _tmp_files(server)
     with socket.create_connection(("127.0.0.1", server.port)) as s:
         s.sendall(request_head("PUT", path, headers))
         for _ in range(20):
             s.sendall(b"y" * (1 << 20))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
-    _wait_no_tmp(server)
+    _wait_no_tmp(server, before)
     assert v1_bucket.get_object(key).read() == b"old version"
 
 

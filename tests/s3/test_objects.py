@@ -211,6 +211,11 @@ def test_listings(s3: Any, bucket: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as err:
         s3.list_objects_v2(Bucket=bucket, ContinuationToken="!!!not-a-token")
     assert _code(err) == "InvalidArgument"
+    # max-keys=0: an empty page that is not truncated (OSS would say truncated); an empty token is echoed.
+    for empty in (s3.list_objects(Bucket=bucket, MaxKeys=0), s3.list_objects_v2(Bucket=bucket, MaxKeys=0)):
+        assert empty["IsTruncated"] is False and "Contents" not in empty
+    whole = s3.list_objects_v2(Bucket=bucket, ContinuationToken="")
+    assert whole["ContinuationToken"] == "" and [o["Key"] for o in whole["Contents"]] == keys
 
 
 def test_buckets(s3: Any, new_bucket: Any, server: ServerProcess) -> None:
@@ -246,7 +251,7 @@ def test_what_is_not_served_is_refused_not_ignored(s3: Any, bucket: str) -> None
             Bucket=bucket, Key="k2", Body=b"1", SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32
         ),
         lambda: s3.get_object(Bucket=bucket, Key="k", PartNumber=1),
-        lambda: s3.get_bucket_cors(Bucket=bucket),
+        lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket),
     ):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             call()
@@ -267,3 +272,20 @@ def test_keys_with_special_characters_list_back_intact(s3: Any, bucket: str, ser
     assert raw.status_code == 200
     assert b"<Key>sp ace/a&amp;b&lt;c&gt;d&quot;e'f+g.txt</Key>" in raw.content
     assert "<Key>ünï/cödé~.bin</Key>".encode() in raw.content
+
+
+def test_list_buckets_in_pages(s3: Any, new_bucket: Any) -> None:
+    for _ in range(3):
+        new_bucket()
+    everything = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "ContinuationToken" not in s3.list_buckets()
+    paged: list[str] = []
+    token = None
+    while True:
+        page = s3.list_buckets(MaxBuckets=2, **({"ContinuationToken": token} if token else {}))
+        assert len(page["Buckets"]) <= 2
+        paged += [b["Name"] for b in page["Buckets"]]
+        token = page.get("ContinuationToken")
+        if token is None:
+            break
+    assert paged == everything and len(everything) >= 3

@@ -14,7 +14,7 @@ from ossbox.auth.s3 import S3Auth, S3Authenticator
 from ossbox.core.errors import OSSError, internal_error, no_such_bucket
 from ossbox.core.names import is_valid_bucket_name
 from ossbox.http.oss import cors
-from ossbox.http.s3 import buckets, listing, multipart, objects, policies
+from ossbox.http.s3 import buckets, configs, listing, multipart, objects, policies
 from ossbox.http.s3.common import S3Call, S3Handler
 from ossbox.http.s3.errors import error_response
 from ossbox.http.server import ClientDisconnected, Request, Response
@@ -42,6 +42,12 @@ HANDLERS: dict[str, S3Handler] = {
     "GetBucketPolicy": policies.get_bucket_policy,
     "PutBucketPolicy": policies.put_bucket_policy,
     "DeleteBucketPolicy": policies.delete_bucket_policy,
+    "GetBucketCors": configs.get_bucket_cors,
+    "PutBucketCors": configs.put_bucket_cors,
+    "DeleteBucketCors": configs.delete_bucket_cors,
+    "GetBucketEncryption": configs.get_bucket_encryption,
+    "PutBucketEncryption": configs.put_bucket_encryption,
+    "DeleteBucketEncryption": configs.delete_bucket_encryption,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,

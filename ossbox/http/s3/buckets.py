@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from ossbox.core.errors import OSSError, malformed_xml
 from ossbox.core.names import validate_bucket_name
-from ossbox.http.s3.common import CANNED_ACLS, MAX_XML_BODY, S3Call, owner_xml, strip_namespace, xml
+from ossbox.http.s3.common import (
+    CANNED_ACLS,
+    MAX_XML_BODY,
+    S3Call,
+    int_param,
+    owner_xml,
+    strip_namespace,
+    xml,
+)
+from ossbox.http.s3.listing import decode_token, encode_token
 from ossbox.http.s3.objects import acl_from_request, acl_xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
@@ -13,18 +22,31 @@ from ossbox.protocol.times import iso8601
 from ossbox.service import bucket_configs
 from ossbox.service.versioning import STATUSES
 
+_MAX_BUCKETS = 10000
+
 
 async def list_buckets(call: S3Call) -> Response:
     assert call.principal is not None
     owner = call.principal.owner_id
-    found = call.storage.meta.list_buckets(owner, call.q.get("prefix", ""), "", 10000)
+    prefix = call.q.get("prefix", "")
+    # max-buckets and continuation-token page the listing (the token is the last name of the page).
+    limit = max(1, int_param(call.q, "max-buckets", _MAX_BUCKETS, _MAX_BUCKETS))
+    token = call.q.get("continuation-token")
+    after = decode_token(token) if token else ""
+    found = call.storage.meta.list_buckets(owner, prefix, after, limit)
+    page = found[:limit]
     items = "".join(
         "<Bucket>"
         + X.els([("Name", b.name), ("CreationDate", iso8601(b.created_ms)), ("BucketRegion", b.region)])
         + "</Bucket>"
-        for b in found
+        for b in page
     )
-    return xml("ListAllMyBucketsResult", owner_xml(owner) + f"<Buckets>{items}</Buckets>")
+    inner = owner_xml(owner) + f"<Buckets>{items}</Buckets>"
+    if len(found) > limit:
+        inner += X.el("ContinuationToken", encode_token(page[-1].name))
+    if prefix:
+        inner += X.el("Prefix", prefix)
+    return xml("ListAllMyBucketsResult", inner)
 
 
 async def create_bucket(call: S3Call) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from dataclasses import replace
 from urllib.parse import quote
 
 from ossbox.core.errors import invalid_argument
@@ -73,10 +74,17 @@ def _head(call: S3Call, prefix: str, delimiter: str, max_keys: int, url: bool) -
     return inner
 
 
+def _truncated_only_with_keys(listing: Listing, max_keys: int) -> Listing:
+    """S3 answers max-keys=0 with an empty page that is not truncated (OSS says truncated)."""
+    return replace(listing, truncated=False) if max_keys == 0 else listing
+
+
 async def list_objects(call: S3Call) -> Response:
     prefix, delimiter, max_keys, url = _params(call)
     marker = call.q.get("marker", "")
-    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, marker, max_keys)
+    listing = _truncated_only_with_keys(
+        call.storage.list_objects(call.bkt.name, prefix, delimiter, marker, max_keys), max_keys
+    )
     inner = _head(call, prefix, delimiter, max_keys, url) + X.el("Marker", enc(marker, url))
     inner += X.el("IsTruncated", str(listing.truncated).lower())
     if listing.truncated:
@@ -85,11 +93,11 @@ async def list_objects(call: S3Call) -> Response:
     return xml("ListBucketResult", inner)
 
 
-def _encode_token(marker: str) -> str:
+def encode_token(marker: str) -> str:
     return base64.urlsafe_b64encode(marker.encode()).decode()
 
 
-def _decode_token(token: str) -> str:
+def decode_token(token: str) -> str:
     try:
         return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
     except (ValueError, UnicodeError, binascii.Error) as exc:
@@ -103,18 +111,20 @@ async def list_objects_v2(call: S3Call) -> Response:
     q = call.q
     token = q.get("continuation-token")
     start_after = q.get("start-after", "")
-    after = _decode_token(token) if token else start_after
+    after = decode_token(token) if token else start_after
     if token and start_after > after:
         after = start_after
-    listing = call.storage.list_objects(call.bkt.name, prefix, delimiter, after, max_keys)
+    listing = _truncated_only_with_keys(
+        call.storage.list_objects(call.bkt.name, prefix, delimiter, after, max_keys), max_keys
+    )
     fetch_owner = q.get("fetch-owner", "").lower() == "true"
     inner = _head(call, prefix, delimiter, max_keys, url)
     inner += X.el("KeyCount", len(listing.objects) + len(listing.prefixes))
     inner += X.el("IsTruncated", str(listing.truncated).lower())
-    if token:
+    if token is not None:  # echoed even when empty
         inner += X.el("ContinuationToken", token)
     if listing.truncated:
-        inner += X.el("NextContinuationToken", _encode_token(listing.next_marker))
+        inner += X.el("NextContinuationToken", encode_token(listing.next_marker))
     if start_after:
         inner += X.el("StartAfter", enc(start_after, url))
     inner += _contents(listing, url, call.bkt.owner_id if fetch_owner else None)

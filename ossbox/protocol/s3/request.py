@@ -53,6 +53,12 @@ _ROUTES: dict[tuple[str, str, str], S3Route] = {
     ("GET", "bucket", "tagging"): _r("GetBucketTagging", _B_OWNER),
     ("PUT", "bucket", "tagging"): _r("PutBucketTagging", _B_OWNER),
     ("DELETE", "bucket", "tagging"): _r("DeleteBucketTagging", _B_OWNER),
+    ("GET", "bucket", "cors"): _r("GetBucketCors", _B_OWNER),
+    ("PUT", "bucket", "cors"): _r("PutBucketCors", _B_OWNER),
+    ("DELETE", "bucket", "cors"): _r("DeleteBucketCors", _B_OWNER),
+    ("GET", "bucket", "encryption"): _r("GetBucketEncryption", _B_OWNER),
+    ("PUT", "bucket", "encryption"): _r("PutBucketEncryption", _B_OWNER),
+    ("DELETE", "bucket", "encryption"): _r("DeleteBucketEncryption", _B_OWNER),
     ("POST", "bucket", ""): _r("PostObject", _O_WRITE, "oss:PutObject"),
     ("GET", "object", ""): _r("GetObject", _O_READ),
     ("HEAD", "object", ""): _r("HeadObject", _O_READ, "oss:GetObject"),
@@ -83,6 +89,8 @@ _ROUTING = (
     "delete",
     "policy",
     "restore",
+    "cors",
+    "encryption",
 )
 
 # Sub-resources of S3 operations ossbox does not serve: 501 rather than a wrong answer.
@@ -91,8 +99,6 @@ _UNSUPPORTED = frozenset(
         "accelerate",
         "analytics",
         "attributes",
-        "cors",
-        "encryption",
         "intelligent-tiering",
         "inventory",
         "legal-hold",
