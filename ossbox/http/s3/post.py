@@ -8,6 +8,8 @@ checked when the file has been received, before the object is committed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 
@@ -26,15 +28,18 @@ from ossbox.service.storage import WriteAttrs
 
 MAX_FIELDS_BYTES = 8 << 20
 _TRAILER_LIMIT = 1 << 20
-_NOT_IN_POLICY = ("x-amz-signature", "file", "policy")
+_NOT_IN_POLICY = ("x-amz-signature", "file", "policy", "awsaccesskeyid", "signature")
 _STORED_FIELDS = {
     "cache-control": "Cache-Control",
     "content-disposition": "Content-Disposition",
     "content-encoding": "Content-Encoding",
     "expires": "Expires",
 }
-# The fields that mark a form as S3's rather than OSS's (both dialects' forms put them before the file).
-_S3_FORM_FIELD = re.compile(rb'name="?(x-amz-(?:credential|signature|algorithm))"?[;\r]', re.IGNORECASE)
+# The fields that mark a form as S3's rather than OSS's (both dialects' forms put them before the file):
+# SigV4's x-amz-* fields, or SigV2's AWSAccessKeyId (OSS's forms have OSSAccessKeyId).
+_S3_FORM_FIELD = re.compile(
+    rb'name="?(x-amz-(?:credential|signature|algorithm)|AWSAccessKeyId)"?[;\r]', re.IGNORECASE
+)
 _FILE_FIELD = re.compile(rb'name="?file"?[;\r]', re.IGNORECASE)
 _SNIFF_LIMIT = 1 << 20
 
@@ -73,7 +78,32 @@ def _check_policy(policy_b64: str, fields: dict[str, str]) -> tuple[int, int] | 
     return policy.length_range
 
 
+def _signature_mismatch(access_key_id: str) -> OSSError:
+    return OSSError(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided.",
+        {"AWSAccessKeyId": access_key_id},
+    )
+
+
+def _authenticate_v2(call: S3Call, fields: dict[str, str]) -> tuple[Principal | None, tuple[int, int] | None]:
+    """A SigV2 form: signature = base64(HMAC-SHA1(secret, policy)), the access key in AWSAccessKeyId."""
+    access_key_id, policy_b64 = fields["awsaccesskeyid"], fields.get("policy", "")
+    if not policy_b64:
+        raise access_denied("A signed POST upload needs the policy field.")
+    if "signature" not in fields:
+        raise access_denied("The form has an AWSAccessKeyId but no signature.")
+    cred = call.resolve(access_key_id, fields.get("x-amz-security-token"))
+    expected = base64.b64encode(hmac.new(cred.secret.encode(), policy_b64.encode(), hashlib.sha1).digest())
+    if not hmac.compare_digest(expected.decode(), fields["signature"]):
+        raise _signature_mismatch(access_key_id)
+    return cred.principal, _check_policy(policy_b64, fields)
+
+
 def _authenticate(call: S3Call, fields: dict[str, str]) -> tuple[Principal | None, tuple[int, int] | None]:
+    if "awsaccesskeyid" in fields and "x-amz-signature" not in fields:
+        return _authenticate_v2(call, fields)
     if "x-amz-signature" not in fields:
         if "policy" in fields:
             raise access_denied("The form has a policy but no x-amz-signature.")
@@ -90,12 +120,7 @@ def _authenticate(call: S3Call, fields: dict[str, str]) -> tuple[Principal | Non
     cred = call.resolve(access_key_id, fields.get("x-amz-security-token"))
     key = sigv4.signing_key(cred.secret, date, region)
     if not hmac.compare_digest(sigv4.signature(key, policy_b64), fields["x-amz-signature"]):
-        raise OSSError(
-            403,
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided.",
-            {"AWSAccessKeyId": access_key_id},
-        )
+        raise _signature_mismatch(access_key_id)
     return cred.principal, _check_policy(policy_b64, fields)
 
 
