@@ -77,7 +77,9 @@ class OssApp:
         except ClientDisconnected:
             raise
         except Exception:
-            log.exception("request %s failed: %s %s", request_id, http.method, http.raw_path[:200])
+            log.exception(
+                "request %s failed: %s %s", request_id, http.method, http.raw_path[:200].decode("latin-1")
+            )
             error_code = "InternalError"
             resp = responses.error(internal_error(), request_id, self.host_id, head)
         hot = seen.hot

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ossbox.core.errors import OSSError, no_such_key
 from ossbox.meta.sql_store import SqlTxn
-from ossbox.meta.types import Bucket
+from ossbox.meta.types import Bucket, ObjectMeta
 
 
 def precondition_failed() -> OSSError:
@@ -60,3 +60,31 @@ class WriteCondition:
 
 
 NO_CONDITION = WriteCondition()
+
+
+@dataclass(frozen=True)
+class DeleteCondition:
+    """S3's conditional delete: the version being deleted (the current one, or the one named) must have one
+    of these ETags (`*`: any), this Last-Modified second and this size. A key with nothing to delete passes
+    (deleting nothing is no error in S3), and so does a delete marker."""
+
+    if_match: frozenset[str] | None = None
+    last_modified_s: int | None = None
+    size: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.if_match is not None or self.last_modified_s is not None or self.size is not None
+
+    def check(self, target: ObjectMeta | None) -> None:
+        if target is None or target.delete_marker or not self:
+            return
+        if (
+            self.if_match is not None
+            and "*" not in self.if_match
+            and target.etag.upper() not in self.if_match
+        ):
+            raise precondition_failed()
+        if self.last_modified_s is not None and target.mtime_ms // 1000 != self.last_modified_s:
+            raise precondition_failed()
+        if self.size is not None and target.size != self.size:
+            raise precondition_failed()

@@ -27,7 +27,7 @@ from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
 from ossbox.service import archive, symlinks, versioning
 from ossbox.service.committer import Committer, NewBlob, Outcome
-from ossbox.service.conditions import NO_CONDITION, WriteCondition
+from ossbox.service.conditions import NO_CONDITION, DeleteCondition, WriteCondition
 from ossbox.service.encryption import BlobCipher, BlobKeyError, KeyRing
 from ossbox.service.ingest import BodyDigest, Ingested, NewKey, ReadChunk, ingest
 from ossbox.service.key_order import prefix_successor as _prefix_successor
@@ -766,19 +766,32 @@ class Storage:
             )
         return found
 
-    async def delete_object(self, bucket: str, key: str, version_id: str | None = None) -> Deleted:
+    async def delete_object(
+        self, bucket: str, key: str, version_id: str | None = None, condition: DeleteCondition | None = None
+    ) -> Deleted:
         if version_id is not None:
             check_version_id(version_id)
 
         def op(txn: SqlTxn) -> Outcome[Deleted]:
-            done, dead = self._delete_one(txn, bucket, key, version_id)
+            done, dead = self._delete_one(txn, bucket, key, version_id, condition)
             return Outcome(done, dead)
 
         return await self.committer.commit(op)
 
     def _delete_one(
-        self, txn: SqlTxn, bucket: str, key: str, version_id: str | None
+        self,
+        txn: SqlTxn,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        condition: DeleteCondition | None = None,
     ) -> tuple[Deleted, list[str]]:
+        if condition:
+            if version_id is not None:
+                found = txn.find_version(bucket, key, version_id)
+                condition.check(found[0] if found else None)
+            else:
+                condition.check(txn.get_object(bucket, key))
         if version_id is not None:
             return versioning.delete_version(txn, bucket, key, version_id)
         row = txn.get_bucket(bucket)
@@ -786,17 +799,30 @@ class Storage:
             raise no_such_bucket(bucket)
         return versioning.delete_current(txn, row, key, self.now_ms())
 
-    async def delete_objects(self, bucket: str, targets: Sequence[tuple[str, str | None]]) -> list[Deleted]:
-        """(key, version id or None) pairs, all in one transaction."""
+    async def delete_objects(
+        self,
+        bucket: str,
+        targets: Sequence[tuple[str, str | None]],
+        conditions: Sequence[DeleteCondition | None] | None = None,
+    ) -> list[Deleted | OSSError]:
+        """(key, version id or None) pairs, all in one transaction; with `conditions` (one per target), a
+        target whose condition fails is left alone and its result is the error."""
         for _, version_id in targets:
             if version_id is not None:
                 check_version_id(version_id)
+        checks = list(conditions) if conditions is not None else [None] * len(targets)
 
-        def op(txn: SqlTxn) -> Outcome[list[Deleted]]:
+        def op(txn: SqlTxn) -> Outcome[list[Deleted | OSSError]]:
             dead: list[str] = []
-            results = []
-            for key, version_id in targets:
-                done, freed = self._delete_one(txn, bucket, key, version_id)
+            results: list[Deleted | OSSError] = []
+            for (key, version_id), condition in zip(targets, checks, strict=True):
+                try:
+                    done, freed = self._delete_one(txn, bucket, key, version_id, condition)
+                except OSSError as exc:
+                    if exc.code != "PreconditionFailed":
+                        raise
+                    results.append(exc)  # checked before anything of this key was changed
+                    continue
                 results.append(done)
                 dead += freed
             return Outcome(results, dead)

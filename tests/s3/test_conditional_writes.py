@@ -3,6 +3,7 @@ and CompleteMultipartUpload, with and without versioning."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import botocore.exceptions
@@ -78,3 +79,38 @@ def test_complete_and_copy_conditions(s3: Any, bucket: str) -> None:
         IfNoneMatch="*",
     )
     _fails(NO_KEY, copy, Bucket=bucket, Key="none", CopySource={"Bucket": bucket, "Key": "src"}, IfMatch="*")
+
+
+def test_conditional_deletes(s3: Any, bucket: str) -> None:
+    delete = s3.delete_object
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"abc")["ETag"]
+    head = s3.head_object(Bucket=bucket, Key="k")
+    _fails(PRECONDITION, delete, Bucket=bucket, Key="k", IfMatch='"0000"')
+    _fails(PRECONDITION, delete, Bucket=bucket, Key="k", IfMatchSize=4)
+    _fails(PRECONDITION, delete, Bucket=bucket, Key="k", IfMatchLastModifiedTime=dt.datetime(2015, 1, 1))
+    delete(Bucket=bucket, Key="k", IfMatch=etag, IfMatchSize=3, IfMatchLastModifiedTime=head["LastModified"])
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    delete(Bucket=bucket, Key="k", IfMatch='"0000"')  # nothing to delete: no error, as S3
+    # DeleteObjects: a failed condition is that entry's error; the others are deleted.
+    one = s3.put_object(Bucket=bucket, Key="one", Body=b"1")["ETag"]
+    s3.put_object(Bucket=bucket, Key="two", Body=b"2")
+    answer = s3.delete_objects(
+        Bucket=bucket,
+        Delete={"Objects": [{"Key": "one", "ETag": one}, {"Key": "two", "ETag": '"0000"'}]},
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["one"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("two", "PreconditionFailed")]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["two"]
+
+
+def test_conditional_delete_of_a_version(s3: Any, new_bucket: Any) -> None:
+    bucket = new_bucket()
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    put = s3.put_object(Bucket=bucket, Key="k", Body=b"v1")
+    version, etag = put["VersionId"], put["ETag"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v2")
+    _fails(PRECONDITION, s3.delete_object, Bucket=bucket, Key="k", VersionId=version, IfMatch='"0000"')
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=version, IfMatch=etag)
+    versions = s3.list_object_versions(Bucket=bucket)["Versions"]
+    assert [v["VersionId"] for v in versions] != [version] and len(versions) == 1
+    s3.delete_object(Bucket=bucket, Key="k", VersionId=versions[0]["VersionId"], IfMatch="*")

@@ -422,7 +422,9 @@ async def delete_multiple(call: Call) -> Response:
     inner = X.el("EncodingType", "url") if url else ""
     if not quiet:
         inner += "".join(
-            _deleted_xml(key, asked, done, url) for (key, asked), done in zip(targets, results, strict=True)
+            _deleted_xml(key, asked, done, url)
+            for (key, asked), done in zip(targets, results, strict=True)
+            if not isinstance(done, OSSError)  # only conditional deletes (S3's) fail one by one
         )
     return xml("DeleteResult", inner)
 

@@ -124,7 +124,9 @@ class S3Api:
         except ClientDisconnected:
             raise
         except Exception:
-            log.exception("S3 request %s failed: %s %s", request_id, http.method, http.raw_path[:200])
+            log.exception(
+                "S3 request %s failed: %s %s", request_id, http.method, http.raw_path[:200].decode("latin-1")
+            )
             resp = error_response(internal_error(), request_id, http.raw_path.decode("latin-1"), head)
         origin = http.headers.get("origin")
         if origin and http.method != "OPTIONS":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import email.utils
 from collections.abc import Callable
 from urllib.parse import unquote
 
@@ -34,7 +36,7 @@ from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
 from ossbox.protocol.times import iso8601, parse_http_date
-from ossbox.service.conditions import WriteCondition, etag_set, precondition_failed
+from ossbox.service.conditions import DeleteCondition, WriteCondition, etag_set, precondition_failed
 from ossbox.service.storage import SYMLINK, WriteAttrs
 from ossbox.service.versioning import Deleted, check_version_id
 
@@ -305,9 +307,47 @@ async def copy_object(call: S3Call) -> Response:
     return xml("CopyObjectResult", inner, headers=headers)
 
 
+def _delete_condition(if_match: str | None, mtime: str | None, size: str | None) -> DeleteCondition | None:
+    """If-Match / x-amz-if-match-last-modified-time / x-amz-if-match-size (or a DeleteObjects entry's ETag,
+    LastModifiedTime, Size)."""
+    if if_match is None and mtime is None and size is None:
+        return None
+    if size is not None and not size.strip().isdigit():
+        raise invalid_argument(
+            "The size to match must be a non-negative integer.", "x-amz-if-match-size", size
+        )
+    return DeleteCondition(
+        if_match=None if if_match is None else etag_set(if_match),
+        last_modified_s=None if mtime is None else _timestamp_s(mtime),
+        size=None if size is None else int(size),
+    )
+
+
+def _timestamp_s(text: str) -> int:
+    """An HTTP date or an ISO 8601 timestamp, as seconds since the epoch."""
+    value = text.strip()
+    try:
+        return int(email.utils.parsedate_to_datetime(value).timestamp())
+    except (TypeError, ValueError):
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise invalid_argument(
+            "The time to match is not a valid date.", "x-amz-if-match-last-modified-time", text
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp())
+
+
 async def delete_object(call: S3Call) -> Response:
     validate_object_key(call.key)
-    done = await call.storage.delete_object(call.bkt.name, call.key, call.q.get("versionId"))
+    h = call.h
+    condition = _delete_condition(
+        h.get("if-match"), h.get("x-amz-if-match-last-modified-time"), h.get("x-amz-if-match-size")
+    )
+    done = await call.storage.delete_object(call.bkt.name, call.key, call.q.get("versionId"), condition)
     headers = []
     if done.version_id:
         headers.append(("x-amz-version-id", done.version_id))
@@ -321,11 +361,16 @@ async def delete_objects(call: S3Call) -> Response:
     assert doc is not None
     quiet = (X.child_text(doc, "Quiet") or "false").strip().lower() == "true"
     targets: list[tuple[str, str | None]] = []
+    conditions: dict[tuple[str, str | None], DeleteCondition | None] = {}
     for obj in doc.findall("Object"):
         key = X.child_text(obj, "Key")
         if key is None:
             raise malformed_xml()
-        targets.append((key, X.child_text(obj, "VersionId")))
+        target = (key, X.child_text(obj, "VersionId"))
+        targets.append(target)
+        conditions[target] = _delete_condition(
+            X.child_text(obj, "ETag"), X.child_text(obj, "LastModifiedTime"), X.child_text(obj, "Size")
+        )
     if not targets or len(targets) > 1000:
         raise malformed_xml("A Delete request must name between 1 and 1000 objects.")
     allowed: list[tuple[str, str | None]] = []
@@ -341,10 +386,14 @@ async def delete_objects(call: S3Call) -> Response:
             errors.append((key, version, exc.code, exc.message))
             continue
         allowed.append((key, version))
-    results = await call.storage.delete_objects(call.bkt.name, allowed) if allowed else []
+    checks = [conditions[t] for t in allowed]
+    results = await call.storage.delete_objects(call.bkt.name, allowed, checks) if allowed else []
     inner = ""
-    if not quiet:
-        inner += "".join(_deleted_xml(k, v, done) for (k, v), done in zip(allowed, results, strict=True))
+    for (key, version), done in zip(allowed, results, strict=True):
+        if isinstance(done, OSSError):
+            errors.append((key, version, done.code, done.message))
+        elif not quiet:
+            inner += _deleted_xml(key, version, done)
     for key, version, code, message in errors:
         fields = [("Key", key), *([("VersionId", version)] if version is not None else []), ("Code", code)]
         inner += f"<Error>{X.els([*fields, ('Message', message)])}</Error>"
