@@ -14,7 +14,9 @@ from urllib.parse import unquote
 
 import oss2
 import pytest
+import requests
 
+from tests.rawhttp import signed_headers
 from tests.s3.conftest import s3_client
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 
@@ -107,3 +109,18 @@ def test_an_internal_error_is_logged_with_its_request_id(own_server: ServerProce
     assert len(lines) == 1 and "ERROR" in lines[0] and "PUT /faulty/k" in lines[0], lines
     assert "Traceback" in log.split(lines[0], 1)[1]
     assert ACCESS_KEY_SECRET not in log
+
+
+def test_a_lone_surrogate_is_refused_before_anything_is_written(server: ServerProcess, s3: Any) -> None:
+    """A key's bytes must be UTF-8; a UTF-8-encoded surrogate half (ED A0 80) is not: 400 in both dialects."""
+    bucket = f"sur-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    url, headers = signed_headers("PUT", server.endpoint, bucket, "x", {"Content-Length": "1"})
+    oss_url = url.replace("/x", "/%ED%A0%80", 1)
+    oss = requests.put(oss_url, data=b"1", headers=headers, timeout=10)
+    assert oss.status_code == 400, oss.text
+    presigned = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "x"})
+    answer = requests.put(presigned.replace(f"/{bucket}/x", f"/{bucket}/%ED%A0%80", 1), data=b"1", timeout=10)
+    assert answer.status_code in (400, 403), answer.text  # the changed path no longer matches its signature
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    s3.delete_bucket(Bucket=bucket)
