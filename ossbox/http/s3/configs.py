@@ -34,16 +34,7 @@ async def get_bucket_cors(call: S3Call) -> Response:
             "The CORS configuration does not exist",
             {"BucketName": call.bkt.name},
         )
-    rules = []
-    for rule in cors.load(document).rules:
-        inner = "".join(X.el("AllowedOrigin", o) for o in rule.origins)
-        inner += "".join(X.el("AllowedMethod", m) for m in rule.methods)
-        inner += "".join(X.el("AllowedHeader", h) for h in rule.headers)
-        inner += "".join(X.el("ExposeHeader", h) for h in rule.expose)
-        if rule.max_age is not None:
-            inner += X.el("MaxAgeSeconds", rule.max_age)
-        rules.append(f"<CORSRule>{inner}</CORSRule>")
-    return xml("CORSConfiguration", "".join(rules))
+    return xml("CORSConfiguration", cors.rules_xml(cors.load(document)))
 
 
 async def delete_bucket_cors(call: S3Call) -> Response:

@@ -82,6 +82,12 @@ def parse(body: bytes) -> CorsConfig:
 
 def render(config: CorsConfig) -> str:
     """The stored document, which is also GetBucketCors's answer."""
+    vary = X.el("ResponseVary", str(config.response_vary).lower())
+    return f"{X.XML_DECL}<{ROOT}>{rules_xml(config)}{vary}</{ROOT}>"
+
+
+def rules_xml(config: CorsConfig) -> str:
+    """The <CORSRule> elements (S3's GetBucketCors answers these alone)."""
     out = []
     for rule in config.rules:
         inner = "".join(X.el("AllowedOrigin", o) for o in rule.origins)
@@ -91,8 +97,7 @@ def render(config: CorsConfig) -> str:
         if rule.max_age is not None:
             inner += X.el("MaxAgeSeconds", rule.max_age)
         out.append(f"<CORSRule>{inner}</CORSRule>")
-    vary = X.el("ResponseVary", str(config.response_vary).lower())
-    return f"{X.XML_DECL}<{ROOT}>{''.join(out)}{vary}</{ROOT}>"
+    return "".join(out)
 
 
 @lru_cache(maxsize=1024)
