@@ -1130,16 +1130,22 @@ class Storage:
         attrs_override: WriteAttrs | None = None,
         condition: WriteCondition = NO_CONDITION,
         wanted_checksums: dict[int, str] | None = None,
+        repeat_ok: bool = False,
     ) -> ObjectMeta:
         """Stitch parts into an object: metadata only, whatever the object's size.
 
         `wanted_checksums`: part number -> the S3 checksum the client lists for it; each must be the
-        checksum the part was uploaded with.
+        checksum the part was uploaded with. `repeat_ok` (S3): completing an upload again with the same part
+        list answers the object it made, as long as that object is still the key's current version.
         """
 
         def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
             upload = txn.get_upload(upload_id)
+            if row is not None and upload is None and repeat_ok and wanted:
+                made = _completed_before(txn, bucket.name, key, wanted)
+                if made is not None:
+                    return Outcome(made, [])
             if row is None or upload is None or upload.bucket != bucket.name or upload.key != key:
                 raise no_such_upload(upload_id)
             have = {p.part_number: p for p in txn.parts(upload_id)}
@@ -1241,6 +1247,19 @@ def _multipart_checksum(upload: Upload, parts: Sequence[Part]) -> str:
             return ""  # a part written without it (through OSS, or a copy before the upload asked)
         values.append((value, p.size))
     return checksums.stored(algorithm, checksums.combine_parts(algorithm, checksum_type, values))
+
+
+def _completed_before(txn: SqlTxn, bucket: str, key: str, wanted: list[tuple[int, str]]) -> ObjectMeta | None:
+    """The key's current object if a complete of exactly these parts made it (same multipart ETag)."""
+    try:
+        md5s = b"".join(bytes.fromhex(etag.strip('"')) for _, etag in wanted)
+    except ValueError:
+        return None
+    expected = f"{hashlib.md5(md5s).hexdigest().upper()}-{len(wanted)}"
+    current = txn.get_object(bucket, key)
+    if current is None or current.object_type != "Multipart" or current.etag.upper() != expected:
+        return None
+    return current
 
 
 def _fresh_version(o: ObjectMeta, **changes: object) -> ObjectMeta:

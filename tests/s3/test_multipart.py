@@ -200,3 +200,22 @@ def test_delete_bucket_aborts_uploads_in_progress(s3: Any, server: ServerProcess
     s3.create_bucket(Bucket=name)  # the name is free again, with nothing left in it
     assert s3.list_multipart_uploads(Bucket=name).get("Uploads", []) == []
     s3.delete_bucket(Bucket=name)
+
+
+def test_completing_again_answers_the_same_object(s3: Any, bucket: str) -> None:
+    """S3 answers a repeated CompleteMultipartUpload with the object it made (clients retry completes whose
+    answer they lost), while that object is still the key's current version."""
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"data")
+    parts = {"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]}
+    first = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload=parts)
+    again = s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload=parts)
+    assert again["ETag"] == first["ETag"]
+    other = {"Parts": [{"ETag": '"0123456789abcdef0123456789abcdef"', "PartNumber": 1}]}
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload=other)
+    assert _code(err) == "NoSuchUpload"
+    s3.put_object(Bucket=bucket, Key="mp", Body=b"replaced")
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        s3.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload=parts)
+    assert _code(err) == "NoSuchUpload"

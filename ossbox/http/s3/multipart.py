@@ -148,6 +148,7 @@ async def complete_upload(call: S3Call) -> Response:
         None,
         write_condition(call),
         wanted_checksums=listed_checksums,
+        repeat_ok=True,
     )
     inner = X.els(
         [
