@@ -122,6 +122,8 @@ class PostgresMeta(SqlMeta):
 
     def close(self) -> None:
         self._stop.set()
+        # Joined, so that a supervisor that forks workers next has no thread holding a connection.
+        self._listener.join(timeout=2)
         self._reads.close()
         self._read.close()  # type: ignore[attr-defined]
         for conn in self._all_writers:

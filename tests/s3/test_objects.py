@@ -251,7 +251,7 @@ def test_what_is_not_served_is_refused_not_ignored(s3: Any, bucket: str) -> None
             Bucket=bucket, Key="k2", Body=b"1", SSECustomerAlgorithm="AES256", SSECustomerKey="k" * 32
         ),
         lambda: s3.get_object(Bucket=bucket, Key="k", PartNumber=1),
-        lambda: s3.get_bucket_lifecycle_configuration(Bucket=bucket),
+        lambda: s3.get_bucket_website(Bucket=bucket),
     ):
         with pytest.raises(botocore.exceptions.ClientError) as err:
             call()

@@ -8,8 +8,6 @@ across rules live in ossbox/service/lifecycle.py.
 
 from __future__ import annotations
 
-import calendar
-import re
 from xml.etree.ElementTree import Element
 
 from ossbox.core.errors import OSSError, invalid_argument, malformed_xml
@@ -17,6 +15,7 @@ from ossbox.http.oss.common import Call
 from ossbox.http.responses import xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
+from ossbox.protocol.configs.xmltree import midnight_ms, positive
 from ossbox.protocol.times import iso8601
 from ossbox.service.lifecycle import (
     AbortUploads,
@@ -43,7 +42,6 @@ _RULE_CHILDREN = frozenset(
         "AtimeBase",
     ]
 )
-_MIDNIGHT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T00:00:00(?:\.000)?Z$")
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -58,24 +56,6 @@ def _only(parent: Element, allowed: set[str]) -> None:
     for child in parent:
         if child.tag not in allowed:
             raise malformed_xml(f"Unexpected element {child.tag} in {parent.tag}.")
-
-
-def _positive(value: str, name: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise invalid_argument(f"{name} must be a positive integer.", name, value)
-    return int(value)
-
-
-def _date_ms(value: str, name: str) -> int:
-    m = _MIDNIGHT.match(value)
-    if not m:
-        raise invalid_argument(
-            f"{name} must be a UTC midnight in ISO 8601 form, such as 2024-01-01T00:00:00.000Z.", name, value
-        )
-    try:
-        return calendar.timegm((int(m[1]), int(m[2]), int(m[3]), 0, 0, 0)) * 1000
-    except (ValueError, OverflowError) as exc:
-        raise invalid_argument(f"{name} is not a valid date.", name, value) from exc
 
 
 def _bool(value: str, name: str) -> bool:
@@ -93,8 +73,8 @@ def _when(node: Element) -> tuple[int | None, int | None]:
     if days is None and before is None:
         raise malformed_xml(f"{node.tag} needs Days or CreatedBeforeDate.")
     return (
-        None if days is None else _positive(days, "Days"),
-        None if before is None else _date_ms(before, "CreatedBeforeDate"),
+        None if days is None else positive(days, "Days"),
+        None if before is None else midnight_ms(before, "CreatedBeforeDate"),
     )
 
 
@@ -135,11 +115,11 @@ def _expiration(node: Element) -> Expiration | None:
     days, before, date = _text(node, "Days"), _text(node, "CreatedBeforeDate"), _text(node, "Date")
     marker = _text(node, "ExpiredObjectDeleteMarker")
     if days is not None:
-        return Expiration(days=_positive(days, "Days"))
+        return Expiration(days=positive(days, "Days"))
     if before is not None:
-        return Expiration(created_before_ms=_date_ms(before, "CreatedBeforeDate"))
+        return Expiration(created_before_ms=midnight_ms(before, "CreatedBeforeDate"))
     if date is not None:
-        return Expiration(date_ms=_date_ms(date, "Date"))
+        return Expiration(date_ms=midnight_ms(date, "Date"))
     if marker is not None and _bool(marker, "ExpiredObjectDeleteMarker"):
         return Expiration(expired_delete_marker=True)
     raise malformed_xml("Expiration needs Days, CreatedBeforeDate or ExpiredObjectDeleteMarker=true.")
@@ -201,7 +181,7 @@ def _rule(node: Element) -> Rule:
         if days_text is None:
             raise malformed_xml("NoncurrentVersionTransition needs NoncurrentDays.")
         noncurrent_transitions.append(
-            NoncurrentTransition(_positive(days_text, "NoncurrentDays"), _storage_class(t))
+            NoncurrentTransition(positive(days_text, "NoncurrentDays"), _storage_class(t))
         )
     noncurrent_days = None
     ne_node = node.find("NoncurrentVersionExpiration")
@@ -210,7 +190,7 @@ def _rule(node: Element) -> Rule:
         days_text = _text(ne_node, "NoncurrentDays")
         if days_text is None:
             raise malformed_xml("NoncurrentVersionExpiration needs NoncurrentDays.")
-        noncurrent_days = _positive(days_text, "NoncurrentDays")
+        noncurrent_days = positive(days_text, "NoncurrentDays")
     abort = None
     if abort_node is not None:
         _only(abort_node, {"Days", "CreatedBeforeDate"})

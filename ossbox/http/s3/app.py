@@ -14,7 +14,7 @@ from ossbox.auth.s3 import S3Auth, S3Authenticator
 from ossbox.core.errors import OSSError, internal_error, no_such_bucket
 from ossbox.core.names import is_valid_bucket_name
 from ossbox.http.oss import cors
-from ossbox.http.s3 import buckets, configs, listing, multipart, objects, policies
+from ossbox.http.s3 import buckets, configs, lifecycle, listing, multipart, objects, policies
 from ossbox.http.s3.common import S3Call, S3Handler
 from ossbox.http.s3.errors import error_response
 from ossbox.http.server import ClientDisconnected, Request, Response
@@ -48,6 +48,9 @@ HANDLERS: dict[str, S3Handler] = {
     "GetBucketEncryption": configs.get_bucket_encryption,
     "PutBucketEncryption": configs.put_bucket_encryption,
     "DeleteBucketEncryption": configs.delete_bucket_encryption,
+    "GetBucketLifecycle": lifecycle.get_bucket_lifecycle,
+    "PutBucketLifecycle": lifecycle.put_bucket_lifecycle,
+    "DeleteBucketLifecycle": lifecycle.delete_bucket_lifecycle,
     "ListObjects": listing.list_objects,
     "ListObjectsV2": listing.list_objects_v2,
     "ListObjectVersions": listing.list_object_versions,

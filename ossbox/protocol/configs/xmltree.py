@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 from xml.etree.ElementTree import Element
 
 from ossbox.core.errors import OSSError, invalid_argument, malformed_xml
@@ -35,6 +37,29 @@ def integer(parent: Element, name: str, lo: int, hi: int, default: int | None = 
     if not value.lstrip("-").isdigit() or not lo <= int(value) <= hi:
         raise invalid_argument(f"{name} is invalid.", name, value)
     return int(value)
+
+
+def positive(value: str, name: str) -> int:
+    """A count of days and the like: a whole number from 1."""
+    if not value.isdigit() or int(value) < 1:
+        raise invalid_argument(f"{name} must be a positive integer.", name, value)
+    return int(value)
+
+
+_MIDNIGHT = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T00:00:00(?:\.000)?Z$")
+
+
+def midnight_ms(value: str, name: str) -> int:
+    """A UTC midnight in ISO 8601 form (2024-01-01T00:00:00.000Z), as epoch milliseconds."""
+    m = _MIDNIGHT.match(value)
+    if not m:
+        raise invalid_argument(
+            f"{name} must be a UTC midnight in ISO 8601 form, such as 2024-01-01T00:00:00.000Z.", name, value
+        )
+    try:
+        return calendar.timegm((int(m[1]), int(m[2]), int(m[3]), 0, 0, 0)) * 1000
+    except (ValueError, OverflowError) as exc:
+        raise invalid_argument(f"{name} is not a valid date.", name, value) from exc
 
 
 def serialise(elem: Element) -> str:

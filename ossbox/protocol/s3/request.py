@@ -59,6 +59,9 @@ _ROUTES: dict[tuple[str, str, str], S3Route] = {
     ("GET", "bucket", "encryption"): _r("GetBucketEncryption", _B_OWNER),
     ("PUT", "bucket", "encryption"): _r("PutBucketEncryption", _B_OWNER),
     ("DELETE", "bucket", "encryption"): _r("DeleteBucketEncryption", _B_OWNER),
+    ("GET", "bucket", "lifecycle"): _r("GetBucketLifecycle", _B_OWNER),
+    ("PUT", "bucket", "lifecycle"): _r("PutBucketLifecycle", _B_OWNER),
+    ("DELETE", "bucket", "lifecycle"): _r("DeleteBucketLifecycle", _B_OWNER),
     ("POST", "bucket", ""): _r("PostObject", _O_WRITE, "oss:PutObject"),
     ("GET", "object", ""): _r("GetObject", _O_READ),
     ("HEAD", "object", ""): _r("HeadObject", _O_READ, "oss:GetObject"),
@@ -91,6 +94,7 @@ _ROUTING = (
     "restore",
     "cors",
     "encryption",
+    "lifecycle",
 )
 
 # Sub-resources of S3 operations ossbox does not serve: 501 rather than a wrong answer.
@@ -102,7 +106,6 @@ _UNSUPPORTED = frozenset(
         "intelligent-tiering",
         "inventory",
         "legal-hold",
-        "lifecycle",
         "logging",
         "metadataConfiguration",
         "metrics",
