@@ -46,18 +46,20 @@ def test_meta_copy_from_sqlite_to_postgresql(tmp_path: Path) -> None:
         data_dir, free_port(), extra_args=("--meta-url", f"sqlite:///{data_dir}/meta.sqlite3")
     )
     single.start()
-    name = f"move-{uuid.uuid4().hex[:10]}"
-    b = _owner(single.endpoint, name)
-    b.create_bucket()
-    b.put_bucket_versioning(BucketVersioningConfig("Enabled"))
-    for i in range(30):
-        b.put_object(f"k/{i % 10}", os.urandom(100 if i % 2 else 200_000))
-    b.delete_object("k/3")  # a delete marker
-    pending = b.init_multipart_upload("pending").upload_id
-    b.upload_part("pending", pending, 1, b"p" * 1000)
-    user, user_auth = new_user(single, "AliyunOSSReadOnlyAccess")
-    before = _inventory(b)
-    single.stop()
+    try:
+        name = f"move-{uuid.uuid4().hex[:10]}"
+        b = _owner(single.endpoint, name)
+        b.create_bucket()
+        b.put_bucket_versioning(BucketVersioningConfig("Enabled"))
+        for i in range(30):
+            b.put_object(f"k/{i % 10}", os.urandom(100 if i % 2 else 200_000))
+        b.delete_object("k/3")  # a delete marker
+        pending = b.init_multipart_upload("pending").upload_id
+        b.upload_part("pending", pending, 1, b"p" * 1000)
+        user, user_auth = new_user(single, "AliyunOSSReadOnlyAccess")
+        before = _inventory(b)
+    finally:
+        single.stop()
 
     url = pg.cluster().create_database("move" + uuid.uuid4().hex[:8])
     done = subprocess.run(
