@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -122,7 +121,6 @@ class PooledReads:
             open=True,
             name="ossbox-meta-reads",
         )
-        self._lock = threading.Lock()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         try:

@@ -24,16 +24,15 @@ from typing import TypeVar
 
 import psycopg
 
-from ossbox.core.blob_ids import INLINE_MAX_BYTES
 from ossbox.core.errors import MetaUnavailable, OSSError
 from ossbox.meta.leases import PgLease
 from ossbox.meta.names import PG_SHARED_FILE
 from ossbox.meta.pg import PgConnection, PooledReads, connect
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.sql_store import (
-    _OBJECT_COLS,
     SqlMeta,
     SqlTxn,
+    object_with_body_sql,
     pending_migrations,
     run_savepointed,
     statements,
@@ -47,15 +46,10 @@ _ATTEMPTS = 20
 # pg_advisory_xact_lock(MIGRATION_LOCK): nodes starting together migrate one after the other.
 _MIGRATION_LOCK = 0x6F7373626F78  # "ossbox"
 _READ_POOL_SIZE = 8
-# Batches committed side by side by one process: each is round-trip bound (a statement per step of an
-# operation), so a few in flight keep PostgreSQL and the node's CPU busy (docs/benchmarks.md, Scale-out).
+# Batches committed side by side by one process: a batch waits on one round trip per statement, which on a
+# network (not measured) is most of its time. On loopback here it did not move the 4 KiB PUT figure, which
+# is bound by the client library's CPU (docs/benchmarks.md, Scale-out).
 _COMMITTERS = 4
-
-_OBJECT_WITH_BODY = (
-    f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
-    "THEN (SELECT data FROM blob_data WHERE blob_id = (objects.extents::json->0->>0)) END "
-    "FROM objects WHERE bucket = ? AND key = ?"
-)
 
 
 class PgTxn(SqlTxn):
@@ -98,7 +92,7 @@ class PgTxn(SqlTxn):
 
 class PostgresMeta(SqlMeta):
     engine = "postgresql"
-    object_with_body_sql = _OBJECT_WITH_BODY
+    object_with_body_sql = object_with_body_sql("(objects.extents::json->0->>0)")
     committer_threads = _COMMITTERS
 
     def __init__(self, url: str, data_dir: Path) -> None:

@@ -134,11 +134,15 @@ _UPDATABLE = frozenset(
 
 # The body comes along only for an object made of one inline extent (ids start with "i-", see
 # ossbox.core.blob_ids): `extents` is then `[["i-...",0,size]]`.
-_OBJECT_WITH_BODY = (
-    f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
-    "THEN (SELECT data FROM blob_data WHERE blob_id = json_extract(objects.extents, '$[0][0]')) END "
-    "FROM objects WHERE bucket = ? AND key = ?"
-)
+def object_with_body_sql(first_blob_id: str) -> str:
+    """GET's one query: the object row and, for a single inline extent, its body. `first_blob_id` is the
+    engine's expression for the first extent's blob id in `objects.extents` (JSON)."""
+    return (
+        f"SELECT {_OBJECT_COLS}, CASE WHEN size <= {INLINE_MAX_BYTES} AND substr(extents, 1, 5) = '[[\"i-' "
+        f"THEN (SELECT data FROM blob_data WHERE blob_id = {first_blob_id}) END "
+        "FROM objects WHERE bucket = ? AND key = ?"
+    )
+
 
 _UPLOAD_COLS = (
     "upload_id, bucket, key, initiated_ms, storage_class, acl, content_type, headers, user_meta, "
@@ -272,7 +276,7 @@ class SqlMeta:
     provides `_reader`, `_run_batch` and, when it has one, a way to hear of other processes' changes."""
 
     # SQLite's form; PostgreSQL's is in ossbox.meta.postgres.
-    object_with_body_sql = _OBJECT_WITH_BODY
+    object_with_body_sql = object_with_body_sql("json_extract(objects.extents, '$[0][0]')")
     # The engine's name in OSSBOX_META_URL form ("sqlite", "postgresql"), for messages.
     engine = ""
     # How many threads may call write_batch at once (ossbox.service.committer).

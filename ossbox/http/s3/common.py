@@ -43,7 +43,13 @@ _FROM_S3 = {
     "GLACIER": "Archive",
     "DEEP_ARCHIVE": "ColdArchive",
 }
-_TO_S3 = {"Standard": "STANDARD", "IA": "STANDARD_IA", "Archive": "GLACIER", "ColdArchive": "DEEP_ARCHIVE"}
+_TO_S3 = {
+    "Standard": "STANDARD",
+    "IA": "STANDARD_IA",
+    "Archive": "GLACIER",
+    "ColdArchive": "DEEP_ARCHIVE",
+    "DeepColdArchive": "DEEP_ARCHIVE",  # S3 has nothing colder
+}
 MAX_TAGS = 10
 
 
@@ -143,11 +149,21 @@ def s3_storage_class(oss_class: str) -> str:
     return _TO_S3.get(oss_class, "STANDARD")
 
 
+def no_configuration(code: str, message: str, bucket: str) -> OSSError:
+    """404 for a bucket configuration that was never set (NoSuchCORSConfiguration and the like)."""
+    return OSSError(404, code, message, {"BucketName": bucket})
+
+
+def oss_storage_class(s3_class: str) -> str | None:
+    """The OSS storage class an S3 one names (None: not a class S3 has)."""
+    return _FROM_S3.get(s3_class.upper())
+
+
 def storage_class_from(h: dict[str, str]) -> str | None:
     value = h.get("x-amz-storage-class")
     if value is None:
         return None
-    found = _FROM_S3.get(value.upper())
+    found = oss_storage_class(value)
     if found is None:
         raise OSSError(400, "InvalidStorageClass", "The storage class you specified is not valid")
     return found

@@ -5,9 +5,9 @@ SSE-S3 is OSS's AES256 and aws:kms its KMS)."""
 
 from __future__ import annotations
 
-from ossbox.core.errors import OSSError, malformed_xml
+from ossbox.core.errors import malformed_xml
 from ossbox.http.oss import cors as oss_cors
-from ossbox.http.s3.common import MAX_XML_BODY, S3Call, strip_namespace, xml
+from ossbox.http.s3.common import MAX_XML_BODY, S3Call, no_configuration, strip_namespace, xml
 from ossbox.http.server import Response
 from ossbox.protocol import sse
 from ossbox.protocol import xml as X
@@ -28,11 +28,8 @@ async def put_bucket_cors(call: S3Call) -> Response:
 async def get_bucket_cors(call: S3Call) -> Response:
     document = call.storage.meta.bucket_configs.get(call.bkt.name, oss_cors.NAME)
     if document is None:
-        raise OSSError(
-            404,
-            "NoSuchCORSConfiguration",
-            "The CORS configuration does not exist",
-            {"BucketName": call.bkt.name},
+        raise no_configuration(
+            "NoSuchCORSConfiguration", "The CORS configuration does not exist", call.bkt.name
         )
     return xml("CORSConfiguration", cors.rules_xml(cors.load(document)))
 
@@ -67,11 +64,10 @@ async def put_bucket_encryption(call: S3Call) -> Response:
 async def get_bucket_encryption(call: S3Call) -> Response:
     rule = call.storage.bucket_default_sse(call.bkt.name)
     if rule is None:
-        raise OSSError(
-            404,
+        raise no_configuration(
             "ServerSideEncryptionConfigurationNotFoundError",
             "The server side encryption configuration was not found",
-            {"BucketName": call.bkt.name},
+            call.bkt.name,
         )
     inner = X.el("SSEAlgorithm", _S3_KMS if rule.algorithm == sse.KMS else rule.algorithm)
     if rule.kms_key_id:

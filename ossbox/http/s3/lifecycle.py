@@ -15,28 +15,20 @@ from __future__ import annotations
 
 from xml.etree.ElementTree import Element
 
-from ossbox.core.errors import OSSError, invalid_argument, malformed_xml, not_implemented
-from ossbox.http.s3.common import S3Call, s3_storage_class, xml
+from ossbox.core.errors import invalid_argument, malformed_xml, not_implemented
+from ossbox.http.s3.common import S3Call, no_configuration, oss_storage_class, s3_storage_class, xml
 from ossbox.http.server import Response
 from ossbox.protocol import xml as X
 from ossbox.protocol.configs.xmltree import midnight_ms, positive, text
 from ossbox.protocol.times import iso8601
 from ossbox.service.lifecycle import AbortUploads, Expiration, NoncurrentTransition, Rule, Tag, Transition
 
-_FROM_S3_CLASS = {
-    "STANDARD_IA": "IA",
-    "ONEZONE_IA": "IA",
-    "GLACIER_IR": "Archive",
-    "GLACIER": "Archive",
-    "DEEP_ARCHIVE": "ColdArchive",
-}
-
 
 def _storage_class(node: Element) -> str:
     value = text(node, "StorageClass")
     if value is None:
         raise malformed_xml(f"{node.tag} needs a StorageClass.")
-    found = _FROM_S3_CLASS.get(value.upper())
+    found = oss_storage_class(value)  # STANDARD is refused with the other non-transition classes
     if found is None:
         raise invalid_argument("The storage class you specified is not valid", "StorageClass", value)
     return found
@@ -162,21 +154,17 @@ def _render_rule(r: Rule) -> str:
         out += f"<Expiration>{when}</Expiration>"
     for t in r.transitions:
         when = X.el("Days", t.days) if t.days is not None else X.el("Date", iso8601(t.created_before_ms or 0))
-        out += f"<Transition>{when}{X.el('StorageClass', _s3_class(t.storage_class))}</Transition>"
+        out += f"<Transition>{when}{X.el('StorageClass', s3_storage_class(t.storage_class))}</Transition>"
     if r.noncurrent_expiration_days is not None:
         days = X.el("NoncurrentDays", r.noncurrent_expiration_days)
         out += f"<NoncurrentVersionExpiration>{days}</NoncurrentVersionExpiration>"
     for nt in r.noncurrent_transitions:
-        body = X.els([("NoncurrentDays", nt.days), ("StorageClass", _s3_class(nt.storage_class))])
+        body = X.els([("NoncurrentDays", nt.days), ("StorageClass", s3_storage_class(nt.storage_class))])
         out += f"<NoncurrentVersionTransition>{body}</NoncurrentVersionTransition>"
     if r.abort_uploads is not None and r.abort_uploads.days is not None:
         days = X.el("DaysAfterInitiation", r.abort_uploads.days)
         out += f"<AbortIncompleteMultipartUpload>{days}</AbortIncompleteMultipartUpload>"
     return f"<Rule>{out}</Rule>"
-
-
-def _s3_class(oss_class: str) -> str:
-    return "DEEP_ARCHIVE" if oss_class == "DeepColdArchive" else s3_storage_class(oss_class)
 
 
 async def put_bucket_lifecycle(call: S3Call) -> Response:
@@ -192,11 +180,8 @@ async def put_bucket_lifecycle(call: S3Call) -> Response:
 async def get_bucket_lifecycle(call: S3Call) -> Response:
     rules = call.storage.lifecycle(call.bkt.name)
     if rules is None:
-        raise OSSError(
-            404,
-            "NoSuchLifecycleConfiguration",
-            "The lifecycle configuration does not exist",
-            {"BucketName": call.bkt.name},
+        raise no_configuration(
+            "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", call.bkt.name
         )
     return xml("LifecycleConfiguration", "".join(_render_rule(r) for r in rules))
 
