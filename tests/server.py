@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.blobfiles import on_s3_blobs, s3_prefix
+
 ACCESS_KEY_ID = "LTAItestrootkey000000"
 ACCESS_KEY_SECRET = "testrootsecret0000000000000000"
 REGION = "cn-hangzhou"
@@ -26,6 +28,17 @@ def free_port() -> int:
 def on_postgres() -> bool:
     """OSSBOX_TEST_META=postgres: every server the tests start keeps its metadata on PostgreSQL."""
     return os.environ.get("OSSBOX_TEST_META", "") == "postgres"
+
+
+def blob_args_for(data_dir: Path, extra_args: tuple[str, ...]) -> tuple[list[str], dict[str, str]]:
+    """`--blob-url` of a prefix of its own in the tests' SeaweedFS, and its credentials, when the tests run
+    on S3 blobs and the test did not choose a store."""
+    if not on_s3_blobs() or "--blob-url" in extra_args:
+        return [], {}
+    from tests import seaweed
+
+    weed = seaweed.instance()
+    return ["--blob-url", weed.blob_url(s3_prefix(data_dir))], weed.env()
 
 
 def meta_url_for(data_dir: Path) -> str | None:
@@ -76,6 +89,10 @@ class ServerProcess:
         )
         env.update(self.extra_env or {})
         meta_args = meta_args_for(self.data_dir, self.extra_args, self.extra_env)
+        blob_args, blob_env = blob_args_for(self.data_dir, self.extra_args)
+        env.update(blob_env)
+        if blob_args and not meta_args and "--blob-sweep-grace-seconds" not in self.extra_args:
+            blob_args += ["--blob-sweep-grace-seconds", "0"]  # alone on its prefix: nothing to spare
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         started_at = len(self.log())
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -90,6 +107,7 @@ class ServerProcess:
                 "--data-dir",
                 str(self.data_dir),
                 *meta_args,
+                *blob_args,
                 *self.extra_args,
             ],
             stdout=log,

@@ -16,6 +16,7 @@ import requests
 from oss2.models import PartInfo, ServerSideEncryptionRule
 
 from tests import metadb
+from tests.blobfiles import read_blob
 from tests.clocked import fresh_bucket
 from tests.conftest import empty_and_delete, new_bucket_name
 from tests.rawhttp import signed_headers
@@ -72,7 +73,7 @@ def _assert_ciphertext_on_disk(data_dir: Path, blob_ids: list[str]) -> None:
             if blob_id.startswith("i-"):
                 stored = db.execute("SELECT data FROM blob_data WHERE blob_id = ?", (blob_id,)).fetchone()[0]
             else:
-                stored = (data_dir / "blobs" / blob_id[:8] / blob_id).read_bytes()
+                stored = read_blob(data_dir, blob_id)
             assert MARKER[:16] not in stored, f"plaintext found in blob {blob_id}"
 
 
@@ -269,7 +270,7 @@ def test_copies_across_states(srv: ServerProcess, bucket: oss2.Bucket) -> None:
     plain_blobs = _blobs_of(data_dir, name, "plain")
     with metadb.connect(data_dir) as db:
         assert db.execute("SELECT 1 FROM blob_keys WHERE blob_id = ?", (plain_blobs[0],)).fetchone() is None
-    assert data_dir.joinpath("blobs", plain_blobs[0][:8], plain_blobs[0]).read_bytes() == data
+    assert read_blob(data_dir, plain_blobs[0]) == data
     # Plain -> AES256, then AES256 -> AES256 (same state: the blobs are shared, nothing is rewritten).
     bucket.copy_object(name, "plain", "aes", headers={SSE: "AES256"})
     assert bucket.head_object("aes").headers[SSE] == "AES256"

@@ -15,6 +15,7 @@ import requests
 from oss2.models import BatchDeleteObjectVersion, BatchDeleteObjectVersionList, BucketVersioningConfig
 
 from tests import metadb
+from tests.blobfiles import stored_blob_ids
 from tests.clocked import delete_everything, fresh_bucket, owner_bucket
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
@@ -294,7 +295,7 @@ def test_bucket_with_versions_cannot_be_deleted(server: ServerProcess) -> None:
 
 
 def _blob_files(data_dir: Path) -> set[str]:
-    return {p.name for p in (data_dir / "blobs").glob("*/*")}
+    return stored_blob_ids(data_dir)
 
 
 def _blob_files_settle(data_dir: Path, count: int) -> set[str]:

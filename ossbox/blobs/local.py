@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from ossbox.blobs.store import BlobConfigError
+
 log = logging.getLogger("ossbox.blobs")
 
 _FILES_PER_DIR = 4096
@@ -31,6 +33,7 @@ _WRITEV_MAX = 512  # iovecs per writev (the kernel takes at most 1024)
 # through SQLite's WAL, up to ~4 MiB, before being copied into the database), at most 256 MiB.
 _RESERVE_MIN = 16 << 20
 _RESERVE_MAX = 256 << 20
+_OWNER_FILE = "ossbox-owner"
 
 
 class BlobWriter:
@@ -86,6 +89,10 @@ class BlobWriter:
 
 
 class LocalBlobStore:
+    """Blobs under `root` (the data directory, or a directory every node mounts: NFS, CephFS, JuiceFS)."""
+
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.tmp_dir = root / "tmp"
@@ -171,6 +178,26 @@ class LocalBlobStore:
                 yield data
         finally:
             os.close(fd)
+
+    def claim(self, owner: str) -> None:
+        marker = self.blob_dir / _OWNER_FILE
+        try:
+            current = marker.read_text().strip()
+        except FileNotFoundError:
+            current = ""
+        if current and current != owner:
+            raise BlobConfigError(
+                f"the blob directory {self.blob_dir} holds the blobs of another ossbox metadata store "
+                f"(owner {current}, this one is {owner}); give each its own directory"
+            )
+        if not current:
+            tmp = self.tmp_dir / f"{_OWNER_FILE}-{secrets.token_hex(8)}"  # nodes may start together
+            tmp.write_text(owner)
+            os.replace(tmp, marker)
+            _fsync_dir(self.blob_dir)
+
+    def close(self) -> None:
+        """Nothing to release: every read and write opens and closes its own file."""
 
     def sweep(self, referenced: set[str], min_age_s: float = 0) -> tuple[int, int]:
         """Delete temporary files and blobs no metadata refers to. With `min_age_s` 0, run only before

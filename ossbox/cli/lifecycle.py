@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from ossbox.blobs.local import LocalBlobStore
-from ossbox.cli.runtime import open_meta, storage_clock, test_clock_requested
+from ossbox.cli.runtime import open_blobs, open_meta, storage_clock, test_clock_requested
 from ossbox.meta.factory import META_URL_ENV, SQLITE_FILE, shared_state_path
 from ossbox.meta.shared_state import SharedState
 from ossbox.service.committer import Committer
@@ -64,7 +63,7 @@ def lifecycle_run(data_dir: Path) -> None:
     With OSSBOX_TEST_CLOCK=1 the pass uses the test clock, as test servers do.
     """
     meta = open_meta(_existing(data_dir))
-    blobs = LocalBlobStore(data_dir)
+    blobs = open_blobs(data_dir)
     committer = Committer(meta, blobs)
     storage = Storage(meta, blobs, committer, "", clock=storage_clock(meta, test_clock_requested()))
     try:
@@ -72,6 +71,7 @@ def lifecycle_run(data_dir: Path) -> None:
     finally:
         committer.stop()
         storage.close()
+        blobs.close()
         meta.close()
     for name, value in asdict(report).items():
         if name != "buckets":

@@ -148,13 +148,21 @@ def main() -> None:
     "[env OSSBOX_META_URL].",
 )
 @click.option(
+    "--blob-url",
+    envvar="OSSBOX_BLOB_URL",
+    default="",
+    help="Where object data lives: file:///PATH (a directory every node mounts) or "
+    "s3://BUCKET/PREFIX?endpoint=http://HOST:PORT&region=R (an S3-compatible cluster; credentials from "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); default DATA_DIR (docs/scale-out.md) [env OSSBOX_BLOB_URL].",
+)
+@click.option(
     "--blob-sweep-grace-seconds",
     envvar="OSSBOX_BLOB_SWEEP_GRACE_SECONDS",
     default=900.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="With --meta-url postgresql://, the start-up sweep of unreferenced files in the shared data "
-    "directory spares files younger than this, which other nodes may be writing "
+    help="With --meta-url postgresql:// or an s3:// blob store, the start-up sweep of unreferenced blobs "
+    "spares those younger than this, which other nodes may be writing "
     "[env OSSBOX_BLOB_SWEEP_GRACE_SECONDS].",
 )
 @click.option(
@@ -172,6 +180,7 @@ def server(
     lifecycle_interval_seconds: float,
     master_key_file: Path | None,
     meta_url: str,
+    blob_url: str,
     blob_sweep_grace_seconds: float,
     log_level: str,
 ) -> None:
@@ -202,6 +211,7 @@ def server(
             test_clock=test_clock_requested(),
             master_key_file=master_key_file.resolve() if master_key_file else None,
             meta_url=meta_url,
+            blob_url=blob_url,
             blob_sweep_grace_s=blob_sweep_grace_seconds,
         )
     )

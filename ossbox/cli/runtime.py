@@ -21,11 +21,13 @@ from ossbox.auth.authorizer import Authorizer, Identities
 from ossbox.auth.principals import CredentialResolver
 from ossbox.auth.s3 import S3Authenticator
 from ossbox.auth.sts import Sts
-from ossbox.blobs.local import LocalBlobStore
+from ossbox.blobs.factory import BLOB_URL_ENV, open_blob_store
+from ossbox.blobs.store import BlobConfigError, BlobStore
 from ossbox.cli.delivery import start_delivery, warn_if_disabled
 from ossbox.cli.projects import open_project_service
 from ossbox.cli.tables import CLOCK_OFFSET_ENV, open_table_service
 from ossbox.core.clock import Clock, OffsetClock, SystemClock
+from ossbox.core.errors import BlobUnavailable
 from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
@@ -45,6 +47,8 @@ from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
 ACCOUNT_ID_SETTING = "account_id"
+# Which metadata store a blob store belongs to (a marker in the store holds the same value).
+BLOB_OWNER_SETTING = "blob_store_owner"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class ServerConfig:
     master_key_file: Path | None = None
     # Where the metadata lives: "" for <data_dir>/meta.sqlite3, or postgresql://... (ossbox.meta.factory).
     meta_url: str = ""
+    # Where blobs live: "" for <data_dir>, file:///path or s3://bucket/prefix?... (ossbox.blobs.factory).
+    blob_url: str = ""
     # The start-up sweep spares files younger than this when nodes share the data directory (PostgreSQL).
     blob_sweep_grace_s: float = 900.0
 
@@ -128,6 +134,25 @@ def ensure_account_id(meta: SqlMeta) -> str:
     return meta.write(lambda txn: txn.set_setting_if_absent(ACCOUNT_ID_SETTING, account_id))
 
 
+def open_blobs(data_dir: Path, blob_url: str | None = None) -> BlobStore:
+    """The blob store: `blob_url` (or OSSBOX_BLOB_URL) when set, else the data directory."""
+    try:
+        return open_blob_store(blob_url or os.environ.get(BLOB_URL_ENV) or "", data_dir)
+    except BlobConfigError as exc:
+        raise SystemExit(f"ossbox: {exc}") from None
+
+
+def claim_blob_store(meta: SqlMeta, blobs: BlobStore) -> None:
+    """Tie the blob store to this metadata store, so that two of them never sweep each other's blobs."""
+    owner = meta.get_setting(BLOB_OWNER_SETTING) or meta.write(
+        lambda txn: txn.set_setting_if_absent(BLOB_OWNER_SETTING, secrets.token_hex(16))
+    )
+    try:
+        blobs.claim(owner)
+    except BlobConfigError as exc:
+        raise SystemExit(f"ossbox: {exc}") from None
+
+
 def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
     """Once per start, before any worker serves: migrations, the sweep of leftovers, the owner's key."""
     try:
@@ -139,13 +164,23 @@ def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
         start_offset_s = os.environ.get(CLOCK_OFFSET_ENV)
         if start_offset_s:  # tests: the test clock starts that far ahead (ossbox/core/clock.py)
             meta.set_clock_offset_ms(int(float(start_offset_s) * 1000))
-        blobs = LocalBlobStore(cfg.data_dir)
-        # On SQLite this process is alone on the data directory now; on PostgreSQL other nodes may be
-        # writing into it, so only files older than the grace period are swept.
-        grace = 0.0 if meta.engine == "sqlite" else cfg.blob_sweep_grace_s
-        tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids(), grace)
-        if tmp_removed or orphans:
-            log.info("startup sweep removed %d temporary files and %d orphaned blobs", tmp_removed, orphans)
+        blobs = open_blobs(cfg.data_dir, cfg.blob_url)
+        try:
+            claim_blob_store(meta, blobs)
+            # On SQLite with local blobs this process is alone on them now; with PostgreSQL or a blob
+            # cluster other nodes may be writing, so only blobs older than the grace period are swept.
+            alone = meta.engine == "sqlite" and not blobs.remote
+            grace = 0.0 if alone else cfg.blob_sweep_grace_s
+            try:
+                tmp_removed, orphans = blobs.sweep(meta.all_file_blob_ids(), grace)
+            except BlobUnavailable:
+                raise SystemExit(
+                    "ossbox: the blob store stopped answering during the start-up sweep"
+                ) from None
+            if tmp_removed or orphans:
+                log.info("startup sweep removed %d unfinished writes and %d orphans", tmp_removed, orphans)
+        finally:
+            blobs.close()
         stale_keys = meta.write(lambda txn: txn.drop_orphan_blob_keys())
         if stale_keys:
             log.info("startup sweep removed %d data keys of deleted blobs", stale_keys)
@@ -181,7 +216,7 @@ async def serve_worker(
     """One serving process: its own metadata connections, committer and event loop, until SIGINT/SIGTERM."""
     meta = open_meta(cfg.data_dir, cfg.meta_url)
     key, default_kms_key = master_key.load(meta, cfg.master_key_path)
-    blobs = LocalBlobStore(cfg.data_dir)
+    blobs = open_blobs(cfg.data_dir, cfg.blob_url)
     committer = Committer(meta, blobs)
     clock = storage_clock(meta, cfg.test_clock)
     storage = Storage(
@@ -256,6 +291,7 @@ async def serve_worker(
     tables.close()
     projects.close()
     storage.close()
+    blobs.close()
     meta.close()
 
 

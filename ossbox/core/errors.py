@@ -116,3 +116,11 @@ class MetaUnavailable(OSSError):
 
     def __init__(self, message: str = "The metadata database is unavailable; try again.") -> None:
         super().__init__(503, "ServiceUnavailable", message)
+
+
+class BlobUnavailable(OSSError):
+    """The blob store (an S3-compatible cluster) cannot be reached or failed the call: the request fails
+    cleanly with OSS's 503 and may be retried; nothing is acknowledged that was not stored."""
+
+    def __init__(self, message: str = "The data store is unavailable; try again.") -> None:
+        super().__init__(503, "ServiceUnavailable", message)

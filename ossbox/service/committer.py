@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ossbox.blobs.local import LocalBlobStore
+from ossbox.blobs.store import BlobStore
 from ossbox.core.errors import MetaUnavailable, insufficient_storage
 from ossbox.meta.sql_store import SqlMeta, SqlTxn
 from ossbox.meta.types import BlobKey
@@ -63,7 +63,7 @@ class _Job:
 
 
 class Committer:
-    def __init__(self, meta: SqlMeta, blobs: LocalBlobStore) -> None:
+    def __init__(self, meta: SqlMeta, blobs: BlobStore) -> None:
         self._meta = meta
         self._blobs = blobs
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers import CipherContext
 
-from ossbox.blobs.local import BlobWriter, LocalBlobStore
+from ossbox.blobs.store import BlobStore, BlobWriter
 from ossbox.core.blob_ids import INLINE_MAX_BYTES, new_inline_blob_id
 from ossbox.core.errors import OSSError, insufficient_storage
 from ossbox.meta.types import BlobKey
@@ -205,7 +205,7 @@ class _Sink:
 
 
 async def ingest(
-    blobs: LocalBlobStore,
+    blobs: BlobStore,
     read_chunk: ReadChunk,
     executor: Executor,
     *,

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from ossbox.blobs.local import LocalBlobStore
+from ossbox.blobs.store import BlobStore
 from ossbox.core.blob_ids import is_inline_blob
 from ossbox.core.clock import Clock, SystemClock
 from ossbox.core.errors import OSSError, invalid_argument, no_such_bucket, no_such_key, no_such_upload
@@ -85,7 +85,7 @@ class Storage:
     def __init__(
         self,
         meta: SqlMeta,
-        blobs: LocalBlobStore,
+        blobs: BlobStore,
         committer: Committer,
         region: str,
         clock: Clock | None = None,
@@ -340,8 +340,15 @@ class Storage:
                 continue
             skip = max(0, start - pos)
             take = min(ext_len - skip, remaining)
-            for chunk in self._iter_extent(blob_id, offset + skip, take, ciphers.get(blob_id)):
-                yield chunk
+            chunks = self._iter_extent(blob_id, offset + skip, take, ciphers.get(blob_id))
+            if self.blobs.remote and not is_inline_blob(blob_id):
+                # Each chunk is a network read: on a worker thread, never on the event loop.
+                loop = asyncio.get_running_loop()
+                while (chunk := await loop.run_in_executor(self.executor, next, chunks, None)) is not None:
+                    yield chunk
+            else:
+                for chunk in chunks:
+                    yield chunk
             remaining -= take
             pos += ext_len
 
@@ -360,7 +367,14 @@ class Storage:
             data = self.blobs.read_range(blob_id, offset, length)
         return data if cipher is None else cipher.apply(offset, data)
 
-    def read_small(self, o: ObjectMeta, start: int, length: int) -> bytes:
+    async def read_small(self, o: ObjectMeta, start: int, length: int) -> bytes:
+        """The bytes [start, start+length) of `o` in one piece (for small ranges)."""
+        if self.blobs.remote and not all(is_inline_blob(e[0]) for e in o.extents):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, self._read_small, o, start, length)
+        return self._read_small(o, start, length)
+
+    def _read_small(self, o: ObjectMeta, start: int, length: int) -> bytes:
         ciphers = self._ciphers(o)
         parts = []
         pos = 0

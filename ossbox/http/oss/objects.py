@@ -152,7 +152,7 @@ async def get_object(call: Call) -> Response:
     if body is not None:
         return Response(status, headers, body if length == o.size else body[start : start + length])
     if length <= _SMALL_GET:
-        return Response(status, headers, call.storage.read_small(o, start, length))
+        return Response(status, headers, await call.storage.read_small(o, start, length))
     return Response(status, headers, call.storage.read(o, start, length), content_length=length)
 
 
