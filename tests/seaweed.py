@@ -131,6 +131,14 @@ class SeaweedFS:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
+    def keys_once_empty(self, prefix: str, within_s: float = 10) -> list[str]:
+        """The keys under `prefix` once none remain, or after `within_s`: a server deletes freed blobs right
+        after it answers, so a client may look a moment too early."""
+        deadline = time.monotonic() + within_s
+        while (keys := self.keys(prefix)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return keys
+
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)

@@ -12,6 +12,7 @@ from oss2.models import BucketVersioningConfig
 
 from tests.cluster.conftest import Cluster, new_name
 from tests.s3.conftest import s3_client
+from tests.seaweed import SeaweedFS
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION
 
 pytestmark = pytest.mark.slow
@@ -27,8 +28,10 @@ def _eventually(check: Callable[[], bool], within_s: float = 2.0) -> bool:
     return check()
 
 
-def test_objects_written_on_one_node_are_read_on_the_others(make_cluster: Callable[..., Cluster]) -> None:
-    c = make_cluster(3)
+def test_objects_written_on_one_node_are_read_on_the_others(
+    make_cluster: Callable[..., Cluster], blob_store: SeaweedFS | None
+) -> None:
+    c = make_cluster(3, weed=blob_store)
     name = new_name("nodes")
     a, b, third = c.bucket(0, name), c.bucket(1, name), c.bucket(2, name)
     a.create_bucket()

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.cluster.conftest import Cluster, new_name
 from tests.s3.conftest import s3_client
+from tests.seaweed import SeaweedFS
 
 pytestmark = pytest.mark.slow
 
@@ -122,8 +123,10 @@ def test_complete_racing_abort_of_one_upload(make_cluster: Callable[..., Cluster
     assert not c.errors_logged()
 
 
-def test_deletes_racing_copies_of_one_source(make_cluster: Callable[..., Cluster]) -> None:
-    c = make_cluster(3)
+def test_deletes_racing_copies_of_one_source(
+    make_cluster: Callable[..., Cluster], blob_store: SeaweedFS | None
+) -> None:
+    c = make_cluster(3, weed=blob_store)
     name = new_name("copy")
     buckets = [c.bucket(i, name) for i in range(3)]
     buckets[0].create_bucket()
@@ -146,4 +149,11 @@ def test_deletes_racing_copies_of_one_source(make_cluster: Callable[..., Cluster
             else:
                 # A copy that was acknowledged keeps its data, whatever the delete did.
                 assert buckets[2].get_object(key).read() == data
+    if blob_store is not None:
+        # Copies share the source's blob (the reads above show none went early); once the last object
+        # that uses a blob is gone, so is the blob.
+        assert blob_store.keys(f"{c.blob_prefix}/blobs/")
+        for obj in oss2.ObjectIterator(buckets[0]):
+            buckets[1].delete_object(obj.key)
+        assert blob_store.keys_once_empty(f"{c.blob_prefix}/blobs/") == []
     assert not c.errors_logged()
