@@ -141,19 +141,15 @@ class S3BlobStore:
         """Abort multipart uploads and delete blobs no metadata refers to, older than `min_age_s`.
 
         A blob is written in place before its commit, so a blob another node is still committing is
-        unreferenced for a moment; the age spares it (the cluster's LastModified is when the PUT finished,
-        or when the upload began)."""
+        unreferenced for a moment; the age spares it (the cluster's LastModified is when the PUT finished;
+        an upload's age is that of its newest part)."""
         cutoff = time.time() - min_age_s
         aborted = 0
         for page in self._pages("list_multipart_uploads", "Uploads", Prefix=f"{self.prefix}blobs/"):
             for upload in page:
-                if upload["Initiated"].timestamp() < cutoff:
-                    self._call(
-                        "abort_multipart_upload",
-                        Bucket=self.bucket,
-                        Key=upload["Key"],
-                        UploadId=upload["UploadId"],
-                    )
+                if upload["Initiated"].timestamp() < cutoff and not self._has_new_parts(upload, cutoff):
+                    key, upload_id = upload["Key"], upload["UploadId"]
+                    self._call("abort_multipart_upload", Bucket=self.bucket, Key=key, UploadId=upload_id)
                     aborted += 1
         orphans: list[str] = []
         start = len(self.prefix) + len("blobs/")
@@ -164,6 +160,16 @@ class S3BlobStore:
                     orphans.append(blob_id)
         self.delete(orphans)
         return aborted, len(orphans)
+
+    def _has_new_parts(self, upload: dict[str, Any], cutoff: float) -> bool:
+        """Whether a part arrived since `cutoff`: a body that takes longer than the grace period to
+        receive is still being written, not abandoned."""
+        params = {"Key": upload["Key"], "UploadId": upload["UploadId"]}
+        return any(
+            part["LastModified"].timestamp() >= cutoff
+            for page in self._pages("list_parts", "Parts", **params)
+            for part in page
+        )
 
     def _pages(self, operation: str, field: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
         try:

@@ -161,9 +161,19 @@ def main() -> None:
     default=900.0,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="With --meta-url postgresql:// or an s3:// blob store, the start-up sweep of unreferenced blobs "
-    "spares those younger than this, which other nodes may be writing "
+    help="The sweep of unreferenced blobs spares those younger than this, which other requests may be "
+    "committing (at start on SQLite with local blobs, where nothing else runs, it spares none) "
     "[env OSSBOX_BLOB_SWEEP_GRACE_SECONDS].",
+)
+@click.option(
+    "--blob-sweep-interval-seconds",
+    envvar="OSSBOX_BLOB_SWEEP_INTERVAL_SECONDS",
+    default=3600.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between sweeps of orphaned blobs while serving (one process of the cluster runs them; "
+    "blobs younger than the grace period are spared); 0 turns them off "
+    "[env OSSBOX_BLOB_SWEEP_INTERVAL_SECONDS].",
 )
 @click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
@@ -182,6 +192,7 @@ def server(
     meta_url: str,
     blob_url: str,
     blob_sweep_grace_seconds: float,
+    blob_sweep_interval_seconds: float,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -213,6 +224,7 @@ def server(
             meta_url=meta_url,
             blob_url=blob_url,
             blob_sweep_grace_s=blob_sweep_grace_seconds,
+            blob_sweep_interval_s=blob_sweep_interval_seconds,
         )
     )
 

@@ -38,6 +38,7 @@ from ossbox.meta.sql_store import SqlMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service import master_key
 from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
+from ossbox.service.blob_sweep import sweep_periodically
 from ossbox.service.committer import Committer
 from ossbox.service.encryption import KeyRing
 from ossbox.service.identities import new_key_pair
@@ -78,6 +79,8 @@ class ServerConfig:
     blob_url: str = ""
     # The start-up sweep spares files younger than this when nodes share the data directory (PostgreSQL).
     blob_sweep_grace_s: float = 900.0
+    # Seconds between sweeps of orphaned blobs while serving (one process of the cluster runs them); 0: never.
+    blob_sweep_interval_s: float = 3600.0
 
     @property
     def master_key_path(self) -> Path:
@@ -264,11 +267,19 @@ async def serve_worker(
     projects.set_own_address(cfg.host, listening_port)
     on_listening(listening_port)
     delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
-    lifecycle = None
+    background: list[asyncio.Task[None]] = []
     if cfg.lifecycle_interval_s > 0:
-        lifecycle = asyncio.create_task(
-            run_periodically(LifecycleRunner(storage), meta.lease("lifecycle"), cfg.lifecycle_interval_s)
+        background.append(
+            asyncio.create_task(
+                run_periodically(LifecycleRunner(storage), meta.lease("lifecycle"), cfg.lifecycle_interval_s)
+            )
         )
+    if cfg.blob_sweep_interval_s > 0:
+        sweep = sweep_periodically(
+            meta, blobs, storage.executor, meta.lease("blob-sweep"), cfg.blob_sweep_interval_s,
+            cfg.blob_sweep_grace_s,
+        )  # fmt: skip
+        background.append(asyncio.create_task(sweep))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -283,10 +294,10 @@ async def serve_worker(
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     await access_logger.close()
-    if lifecycle is not None:
-        lifecycle.cancel()
+    for task in background:
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await lifecycle
+            await task
     committer.stop()
     tables.close()
     projects.close()

@@ -1,6 +1,6 @@
 """Nodes on PostgreSQL with their blobs in SeaweedFS (`--blob-url s3://...`): large bodies split into parts
 while they arrive, ranged reads, encryption at rest and CRC-64 across nodes; the blob store stopped and
-started under the nodes; the orphan sweep; configurations that cannot work."""
+started under the nodes; configurations that cannot work. (The orphan sweep: test_sweep.py.)"""
 
 from __future__ import annotations
 
@@ -137,27 +137,6 @@ def test_blob_store_stopped_and_started_under_the_nodes(
     assert a.get_object("big").read() == big
     assert a.get_object("new").read() == b"n" * MiB
     assert not [line for line in c.errors_logged() if "Traceback" in line]
-
-
-def test_the_start_up_sweep_removes_old_orphans_only(make_cluster: Callable[..., Cluster]) -> None:
-    weed = seaweed.instance()
-    c = make_cluster(1, weed=weed)
-    name = new_name("sweep")
-    a = c.bucket(0, name)
-    a.create_bucket()
-    a.put_object("kept", b"k" * MiB)
-    kept = _blob_keys(weed, c)
-    stray = f"{c.blob_prefix}/blobs/00000000ffffffffffffffffffff"
-    weed.client().put_object(Bucket=seaweed.BUCKET, Key=stray, Body=b"left by a node that died")
-    node = c.nodes[0]
-    node.stop()
-    node.start()  # the cluster's grace period (600 s): a fresh blob may be another node's write in flight
-    assert stray in _blob_keys(weed, c)
-    node.stop()
-    node.extra_args = (*node.extra_args, "--blob-sweep-grace-seconds", "0")
-    node.start()
-    assert sorted(_blob_keys(weed, c)) == sorted(kept)
-    assert a.get_object("kept").read() == b"k" * MiB
 
 
 def _start_fails(tmp_path: Path, blob_url: str, env: dict[str, str]) -> str:
