@@ -132,7 +132,7 @@ class LocalBlobStore:
     def path(self, blob_id: str) -> Path:
         return self.blob_dir / blob_id[:8] / blob_id
 
-    def create(self) -> BlobWriter:
+    def create(self, size: int | None = None) -> BlobWriter:
         blob_id = self._next_blob_id()
         return BlobWriter(blob_id, self.tmp_dir / blob_id)
 

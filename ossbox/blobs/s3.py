@@ -2,10 +2,12 @@
 Ceph RGW, or S3 itself.
 
 Each blob is one object `<prefix>blobs/<blob_id>`, written once and never changed: a body below one part
-is a single PUT when the writer syncs, a larger one a multipart upload whose parts go out on worker
-threads while the request is still being received (at most `_PARTS_IN_FLIGHT` per writer, so memory
-stays bounded). The cluster's answer to the PUT or to CompleteMultipartUpload is the durability point,
-so `publish` has nothing to do. Ranged reads are ranged GETs.
+is a single PUT when the writer syncs; a larger body of known length (up to 5 GiB, S3's limit for one
+PUT) is one PUT streamed to the cluster while the request is still being received; any other (a chunked
+body, or past 5 GiB) is a multipart upload whose parts go out on worker threads as they fill (at most
+`_PARTS_IN_FLIGHT` per writer). Memory per writer stays bounded either way. The cluster's answer to the
+PUT or to CompleteMultipartUpload is the durability point, so `publish` has nothing to do. Ranged reads
+are ranged GETs.
 
 The client is botocore (the library made for the job, retries and SigV4 included); checksums of its own
 are off, since ossbox already computes MD5 and CRC-64 of every body. Credentials come from botocore's
@@ -14,7 +16,10 @@ usual chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile), never from t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import queue
 import secrets
 import threading
 import time
@@ -32,6 +37,8 @@ from ossbox.core.errors import BlobUnavailable
 log = logging.getLogger("ossbox.blobs")
 
 _PART_SIZE = 16 << 20
+_SINGLE_PUT_MAX = 5 << 30
+_STREAM_QUEUE = 8  # slices (of ~1 MiB) a streamed PUT may hold before its writer waits
 _PARTS_IN_FLIGHT = 2
 _READ_CHUNK = 1 << 20
 _DELETE_BATCH = 1000
@@ -62,6 +69,9 @@ class S3BlobStore:
         )
         session = botocore.session.get_session()
         self._client: Any = session.create_client("s3", endpoint_url=endpoint, config=config)
+        # A streamed body cannot be sent twice: its PUT is tried once, and fails the request if it fails.
+        once = config.merge(Config(retries={"total_max_attempts": 1}))
+        self._stream_client: Any = session.create_client("s3", endpoint_url=endpoint, config=once)
         self._uploads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ossbox-s3-parts")
 
     # ------------------------------------------------------------ names
@@ -75,9 +85,12 @@ class S3BlobStore:
     def has_room_for(self, nbytes: int) -> bool:
         return True  # the cluster answers for its own space (a full cluster fails the PUT)
 
-    def create(self) -> S3BlobWriter:
+    def create(self, size: int | None = None) -> S3BlobWriter | S3StreamWriter:
         # The creation second leads the id: an operator can tell old blobs from new at a glance.
-        return S3BlobWriter(self, f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(10)}")
+        blob_id = f"{int(time.time()) & 0xFFFFFFFF:08x}{secrets.token_hex(10)}"
+        if size is not None and _PART_SIZE <= size <= _SINGLE_PUT_MAX:
+            return S3StreamWriter(self, blob_id, size)
+        return S3BlobWriter(self, blob_id)
 
     def publish(self, blob_ids: Iterable[str]) -> None:
         """Nothing to do: a blob is durable and readable once its writer synced."""
@@ -206,6 +219,7 @@ class S3BlobStore:
     def close(self) -> None:
         self._uploads.shutdown(wait=True)
         self._client.close()
+        self._stream_client.close()
 
     # ------------------------------------------------------------ calls and errors
     def _call(self, operation: str, **params: Any) -> Any:
@@ -328,6 +342,122 @@ class S3BlobWriter:
                 )
         except BlobUnavailable:
             pass  # the sweep removes it later
+
+
+class _Aborted(Exception):
+    """Raised inside a streamed PUT's body to cut the request off: the cluster never stores it."""
+
+
+class _BodyPipe(io.RawIOBase):
+    """The body of a streamed PUT: what the writer hands over, read by botocore on the upload's thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: queue.Queue[list[bytes] | BaseException | None] = queue.Queue(_STREAM_QUEUE)
+        self._chunks: list[bytes] = []
+        self._sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._sent
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        # botocore notes the position before sending; it can only be where we are.
+        if whence == io.SEEK_SET and offset == self._sent:
+            return offset
+        raise io.UnsupportedOperation("a streamed body cannot be rewound")
+
+    def put(self, item: list[bytes] | BaseException | None) -> None:
+        self._queue.put(item)
+
+    def read(self, size: int = -1) -> bytes:
+        """The next received chunk, whole. Only http.client reads this body, and it sends whatever a read
+        returns: chunks of the size they arrived in (64 KiB and more) instead of its 16 KiB blocks halve the
+        Python work per byte."""
+        while not self._chunks:
+            item = self._queue.get()
+            if item is None:
+                return b""
+            if isinstance(item, BaseException):
+                raise item
+            self._chunks = item
+        out = self._chunks.pop(0)
+        self._sent += len(out)
+        return out
+
+
+class S3StreamWriter:
+    """A body of known length as one PUT, sent on a thread of its own while the request arrives (a thread,
+    not a pool's: a waiting writer must never keep another upload from starting)."""
+
+    __slots__ = ("_done", "_error", "_expected", "_pipe", "_store", "_thread", "blob_id", "size")
+
+    def __init__(self, store: S3BlobStore, blob_id: str, size: int) -> None:
+        self._store = store
+        self.blob_id = blob_id
+        self.size = 0
+        self._expected = size
+        self._pipe = _BodyPipe()
+        self._error: BaseException | None = None
+        self._done = False
+        self._thread = threading.Thread(target=self._send, name="ossbox-s3-put", daemon=True)
+        self._thread.start()
+
+    def _send(self) -> None:
+        store = self._store
+        try:
+            store._stream_client.put_object(
+                Bucket=store.bucket,
+                Key=store._key(self.blob_id),
+                Body=self._pipe,
+                ContentLength=self._expected,
+            )
+        except BaseException as exc:
+            self._error = exc
+            # Unblock a writer waiting on a full pipe: nothing reads it any more.
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._pipe._queue.get_nowait()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.write_chunks([data])
+
+    def write_chunks(self, chunks: Sequence[bytes | bytearray | memoryview]) -> None:
+        if self._error is not None:
+            raise self._failure("write")
+        if self.size + sum(len(c) for c in chunks) > self._expected:
+            raise OSError("more data than the body's length")  # the caller checks; this is a guard
+        self._pipe.put([c if isinstance(c, bytes) else bytes(c) for c in chunks])
+        self.size += sum(len(c) for c in chunks)
+
+    def sync(self) -> None:
+        if self.size != self._expected:
+            raise OSError(f"body ended at {self.size} of {self._expected} bytes")
+        self._pipe.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._failure("write")
+        self._done = True
+
+    def _failure(self, what: str) -> Exception:
+        error = self._error
+        assert error is not None
+        if isinstance(error, (BotoCoreError, ClientError)):
+            return self._store._unavailable(what, error)
+        return error if isinstance(error, Exception) else RuntimeError(str(error))
+
+    def close(self) -> None:
+        """Nothing to release before `sync` or `discard`."""
+
+    def discard(self) -> None:
+        if self._thread.is_alive():
+            self._pipe.put(_Aborted())
+            self._thread.join()
+        if self._done:
+            with contextlib.suppress(BlobUnavailable):
+                self._store.delete([self.blob_id])
 
 
 def _short(blob_id: str, offset: int, length: int) -> OSError:

@@ -40,7 +40,9 @@ class BlobStore(Protocol):
 
     def has_room_for(self, nbytes: int) -> bool: ...
 
-    def create(self) -> BlobWriter: ...
+    def create(self, size: int | None = None) -> BlobWriter:
+        """A new blob; `size`, when the request says how long its body is, lets a store stream it in one
+        piece."""
 
     def publish(self, blob_ids: Iterable[str]) -> None:
         """Make synced blobs visible to reads, for the batch about to be committed."""

@@ -223,7 +223,7 @@ async def ingest(
         return await _ingest_inline(read_chunk, content_length, content_md5, extra, new_key)
     loop = asyncio.get_running_loop()
     # Creating the file (an inode allocation, slow when the filesystem is busy) happens off the event loop.
-    writer = await loop.run_in_executor(executor, blobs.create)
+    writer = await loop.run_in_executor(executor, blobs.create, content_length)
     key = new_key(writer.blob_id) if new_key is not None else None
     sink = _Sink(writer, executor, loop, extra, key.cipher.at(0) if key is not None else None)
     try:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ import pytest
 
 from tests import seaweed
 from tests.cluster.conftest import Cluster, new_name
+from tests.rawhttp import request_head, signed_headers
 from tests.s3.conftest import s3_client
 from tests.seaweed import SeaweedFS
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ServerProcess, free_port
@@ -136,6 +139,41 @@ def test_blob_store_stopped_and_started_under_the_nodes(
             time.sleep(0.2)
     assert a.get_object("big").read() == big
     assert a.get_object("new").read() == b"n" * MiB
+    assert not [line for line in c.errors_logged() if "Traceback" in line]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_client_that_vanishes_leaves_nothing_in_the_cluster(
+    make_cluster: Callable[..., Cluster], framing: str
+) -> None:
+    """A body cut off mid-way: the streamed PUT (known length) or the multipart upload (chunked) of its
+    blob is abandoned, the cluster keeps nothing, and the previous version stays."""
+    weed = seaweed.instance()
+    c = make_cluster(1, weed=weed)
+    name = new_name("vanish")
+    a = c.bucket(0, name)
+    a.create_bucket()
+    a.put_object("k", b"old version")
+    node = c.nodes[0]
+    extra = (
+        {"Content-Length": str(64 * MiB)} if framing == "content-length" else {"Transfer-Encoding": "chunked"}
+    )
+    url, headers = signed_headers("PUT", node.endpoint, name, "k", extra)
+    headers["Host"] = f"127.0.0.1:{node.port}"
+    with socket.create_connection(("127.0.0.1", node.port)) as s:
+        s.sendall(request_head("PUT", url.split(str(node.port), 1)[1], headers))
+        block = b"y" * MiB
+        for _ in range(40):  # past two 16 MiB parts
+            s.sendall(block if framing == "content-length" else b"%x\r\n%s\r\n" % (len(block), block))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+    assert weed.keys_once_empty(f"{c.blob_prefix}/blobs/") == []
+    uploads = weed.client().list_multipart_uploads(Bucket=seaweed.BUCKET, Prefix=f"{c.blob_prefix}/")
+    deadline = time.monotonic() + 10
+    while uploads.get("Uploads") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        uploads = weed.client().list_multipart_uploads(Bucket=seaweed.BUCKET, Prefix=f"{c.blob_prefix}/")
+    assert not uploads.get("Uploads")
+    assert a.get_object("k").read() == b"old version"
     assert not [line for line in c.errors_logged() if "Traceback" in line]
 
 
