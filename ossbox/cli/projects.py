@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 import click
 
 from ossbox.http.server import BodyTooLarge, Request, Response
+from ossbox.meta.side_db import open_side_db
 from ossbox.meta.sql_store import SqlMeta
 
 if TYPE_CHECKING:
     from ossbox.volumes.api import KeyInfo, ProjectApi
     from ossbox.volumes.catalog import Catalog
 
-PROJECTS_DB = "projects.sqlite3"
 SERVICE_NAME = "odps.aliyuncs.com"
 ENV_STS = "OSSBOX_PROJECTS_STS_ENDPOINT"
 ENV_KEY_ID = "OSSBOX_PROJECTS_SERVICE_KEY_ID"
@@ -51,8 +51,11 @@ class ProjectRuntime:
     """The project service of one server process, built on its first request: a worker that never serves
     one pays nothing at start-up (no oss2 import, no catalog)."""
 
-    def __init__(self, data_dir: Path, meta: SqlMeta, account_id: str, owner_id: str, region: str) -> None:
+    def __init__(
+        self, data_dir: Path, meta: SqlMeta, meta_url: str, account_id: str, owner_id: str, region: str
+    ) -> None:
         self._args = (data_dir, account_id, owner_id, region)
+        self._meta_url = meta_url  # the catalog lives beside the metadata: in its PostgreSQL, if that is one
         self.identities = _Identities(meta)
         self._sts_endpoint = os.environ.get(ENV_STS, "")
         self._api: ProjectApi | None = None
@@ -81,7 +84,7 @@ class ProjectRuntime:
             service_key = IdentityAdmin(self.identities.meta, owner_id, account_id).service_key(SERVICE_NAME)
             key_id, secret = service_key.access_key_id, service_key.secret
         access = OssAccess(self._sts_endpoint, key_id, secret, region)
-        self._catalog = Catalog(data_dir / PROJECTS_DB)
+        self._catalog = Catalog(open_side_db("projects", "ossbox.volumes", data_dir, self._meta_url))
         scratch = data_dir / "projects-scratch"
         scratch.mkdir(exist_ok=True)
         service = ProjectService(self._catalog, access, account_id, self.identities.user_exists, scratch)
@@ -125,9 +128,9 @@ class ProjectRuntime:
 
 
 def open_project_service(
-    data_dir: Path, meta: SqlMeta, account_id: str, owner_id: str, region: str
+    data_dir: Path, meta: SqlMeta, meta_url: str, account_id: str, owner_id: str, region: str
 ) -> ProjectRuntime:
-    return ProjectRuntime(data_dir, meta, account_id, owner_id, region)
+    return ProjectRuntime(data_dir, meta, meta_url, account_id, owner_id, region)
 
 
 @click.group()

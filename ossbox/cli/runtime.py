@@ -97,12 +97,17 @@ def test_clock_requested() -> bool:
     return os.environ.get("OSSBOX_TEST_CLOCK", "") == "1" or bool(os.environ.get(CLOCK_OFFSET_ENV))
 
 
+def resolved_meta_url(meta_url: str | None = None) -> str:
+    """`meta_url`, else OSSBOX_META_URL, else "" (SQLite in the data directory)."""
+    return meta_url or os.environ.get(META_URL_ENV) or ""
+
+
 def open_meta(data_dir: Path, meta_url: str | None = None) -> SqlMeta:
     """The metadata store: `meta_url` (or OSSBOX_META_URL) when set, else SQLite in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         os.chmod(data_dir, 0o700)
-    return open_meta_store(meta_url or os.environ.get(META_URL_ENV) or "", data_dir)
+    return open_meta_store(resolved_meta_url(meta_url), data_dir)
 
 
 def ensure_root_key(meta: SqlMeta, key_id: str | None, secret: str | None) -> tuple[AccessKey, bool]:
@@ -259,7 +264,9 @@ async def serve_worker(
         s3_domains=cfg.s3_domains,
     )
     tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
-    projects = open_project_service(cfg.data_dir, meta, account_id, ROOT_OWNER_ID, cfg.region)
+    projects = open_project_service(
+        cfg.data_dir, meta, resolved_meta_url(cfg.meta_url), account_id, ROOT_OWNER_ID, cfg.region
+    )
     state = ServerState()
     server = await serve(dispatch(app, tables.app, projects), cfg.host, port, state, reuse_port=reuse_port)
     access_logger.start()

@@ -42,10 +42,13 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
-def connect(url: str) -> psycopg.Connection[Any]:
+def connect(url: str, search_path: str | None = None) -> psycopg.Connection[Any]:
     """An autocommit connection (transactions are begun explicitly); MetaUnavailable if unreachable."""
+    options = f"-c search_path={search_path}" if search_path else None
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
+        if options is None:
+            return psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
+        return psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S, options=options)
     except psycopg.OperationalError as exc:
         raise MetaUnavailable() from exc
 
@@ -76,13 +79,14 @@ def _is_broken(conn: psycopg.Connection[Any], exc: BaseException) -> bool:
 class PgConnection:
     """One connection owned by one thread (the event loop's reader, the committer, a listener)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, search_path: str | None = None) -> None:
         self._url = url
+        self._search_path = search_path
         self._conn: psycopg.Connection[Any] | None = None
 
     def raw(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
-            self._conn = connect(self._url)
+            self._conn = connect(self._url, self._search_path)
         return self._conn
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:

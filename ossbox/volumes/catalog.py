@@ -1,24 +1,19 @@
 """The project service's catalog: projects, members, grants, volumes, tables, partitions and data files.
 
-Its own SQLite file (projects.sqlite3, WAL) next to the server's metadata, like the table service's: several
-server processes share it, and nothing is cached in memory, so every process sees every committed change at
-once. Each call is one short transaction; writes take SQLite's write lock up front (BEGIN IMMEDIATE).
+Its own database (ossbox.meta.side_db): projects.sqlite3 next to the server's metadata, or the schema
+ossbox_projects in the metadata's PostgreSQL database. Nothing is cached in memory, so every process and node
+sees every committed change at once. Each call is one short transaction; writes run one at a time.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import TypeVar
 
-from ossbox.core.sqlite_files import connect_wal
+from ossbox.meta.side_db import DbConn, SideDb
 from ossbox.volumes.errors import already_exists, not_found
 
 T = TypeVar("T")
@@ -108,71 +103,18 @@ class DataFile:
     rows: int
 
 
-def _migrations() -> list[tuple[int, str]]:
-    found = []
-    for entry in resources.files("ossbox.volumes").joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
 class Catalog:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._migrate()
-
-    # -- connections: one per thread (the service runs statements on worker threads) --------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect_wal(self.path)
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
-        return conn
+    def __init__(self, db: SideDb) -> None:
+        self._db = db
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._db.close()
 
-    def _migrate(self) -> None:
-        conn = self._conn()
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER)"
-        )
-        for version, sql in _migrations():
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                done = conn.execute(
-                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                ).fetchone()
-                if not done:
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
-                    conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, now_ms()))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+    def _conn(self) -> DbConn:
+        return self._db.conn()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+    def _write(self) -> AbstractContextManager[DbConn]:
+        return self._db.write()
 
     def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return list(self._conn().execute(sql, args).fetchall())
@@ -204,7 +146,7 @@ class Catalog:
     def add_member(self, project: str, principal: str) -> bool:
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO members VALUES (?, ?, ?)", (project, principal, now_ms())
+                "INSERT INTO members VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (project, principal, now_ms())
             )
             return cur.rowcount > 0
 
@@ -227,20 +169,22 @@ class Catalog:
 
     def grant(self, project: str, principal: str, object_type: str, name: str, privileges: list[str]) -> None:
         with self._write() as conn:
-            conn.executemany(
-                "INSERT OR IGNORE INTO grants VALUES (?, ?, ?, ?, ?)",
-                [(project, principal, object_type, name, p) for p in privileges],
-            )
+            for p in privileges:
+                conn.execute(
+                    "INSERT INTO grants VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (project, principal, object_type, name, p),
+                )
 
     def revoke(
         self, project: str, principal: str, object_type: str, name: str, privileges: list[str]
     ) -> None:
         with self._write() as conn:
-            conn.executemany(
-                "DELETE FROM grants WHERE project = ? AND principal = ? AND object_type = ? AND "
-                "object_name = ? AND privilege = ?",
-                [(project, principal, object_type, name, p) for p in privileges],
-            )
+            for p in privileges:
+                conn.execute(
+                    "DELETE FROM grants WHERE project = ? AND principal = ? AND object_type = ? AND "
+                    "object_name = ? AND privilege = ?",
+                    (project, principal, object_type, name, p),
+                )
 
     def grants_of(self, project: str, principal: str) -> list[tuple[str, str, str]]:
         """(object type, object name, privilege) rows."""
@@ -251,7 +195,7 @@ class Catalog:
         )
         return [(str(a), str(b), str(c)) for a, b, c in rows]
 
-    def drop_object_grants(self, conn: sqlite3.Connection, project: str, object_type: str, name: str) -> None:
+    def drop_object_grants(self, conn: DbConn, project: str, object_type: str, name: str) -> None:
         conn.execute(
             "DELETE FROM grants WHERE project = ? AND object_type = ? AND object_name = ?",
             (project, object_type, name),
@@ -339,11 +283,10 @@ class Catalog:
         with self._write() as conn:
             return self._add_partition(conn, project, table, spec, if_not_exists)
 
-    def _add_partition(
-        self, conn: sqlite3.Connection, project: str, table: str, spec: str, if_not_exists: bool
-    ) -> bool:
+    def _add_partition(self, conn: DbConn, project: str, table: str, spec: str, if_not_exists: bool) -> bool:
         cur = conn.execute(
-            "INSERT OR IGNORE INTO partitions VALUES (?, ?, ?, ?)", (project, table, spec, now_ms())
+            "INSERT INTO partitions VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (project, table, spec, now_ms()),
         )
         if cur.rowcount == 0 and not if_not_exists:
             raise already_exists("PartitionAlreadyExists", f"Partition already exists - '{spec}'.")
@@ -371,7 +314,7 @@ class Catalog:
             return files
 
     @staticmethod
-    def _files(conn: sqlite3.Connection, project: str, table: str, spec: str | None) -> list[DataFile]:
+    def _files(conn: DbConn, project: str, table: str, spec: str | None) -> list[DataFile]:
         if spec is None:
             rows = conn.execute(
                 "SELECT object_key, size, rows FROM files WHERE project = ? AND table_name = ?",
@@ -416,8 +359,7 @@ class Catalog:
                     "DELETE FROM files WHERE project = ? AND table_name = ? AND spec = ?",
                     (project, table, spec),
                 )
-            conn.executemany(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                [(project, table, spec, f.key, f.size, f.rows) for f in new],
-            )
+            for f in new:
+                row = (project, table, spec, f.key, f.size, f.rows)
+                conn.execute("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)", row)
             return old

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -10,10 +14,12 @@ import oss2
 import pytest
 from oss2.models import BucketVersioningConfig
 
+from tests import seaweed
 from tests.cluster.conftest import Cluster, new_name
 from tests.s3.conftest import s3_client
 from tests.seaweed import SeaweedFS
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION
+from tests.volumes.conftest import TRUST_ODPS
 
 pytestmark = pytest.mark.slow
 
@@ -117,4 +123,56 @@ def test_the_v2_sdk_and_boto3_across_nodes(make_cluster: Callable[..., Cluster])
     s3.delete_object(Bucket=name, Key="v2")
     with pytest.raises(oss_v2.exceptions.OperationError):
         v2.get_object(oss_v2.GetObjectRequest(bucket=name, key="v2"))
+    assert not c.errors_logged()
+
+
+def test_projects_are_shared_by_nodes_that_share_nothing_on_disk(
+    make_cluster: Callable[..., Cluster],
+) -> None:
+    """The project service's catalog is in PostgreSQL beside the metadata: nodes with data directories of
+    their own (blobs in SeaweedFS) serve the same projects."""
+    c = make_cluster(2, weed=seaweed.instance())
+    name = "shared_" + new_name("p").replace("-", "_")
+
+    def project(node: int, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            **os.environ,
+            "ODPS_ENDPOINT": c.nodes[node].endpoint,
+            "ODPS_ACCESS_ID": ACCESS_KEY_ID,
+            "ODPS_ACCESS_KEY": ACCESS_KEY_SECRET,
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "ossbox", "project", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+
+    def admin(*args: str) -> str:
+        env = {**os.environ, "OSSBOX_META_URL": c.url, "OSSBOX_DATA_DIR": str(c.nodes[0].data_dir)}
+        done = subprocess.run(
+            [sys.executable, "-m", "ossbox", *args], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    account = admin("ram", "account")
+    trust = c.data_dir / "trust.json"
+    trust.write_text(json.dumps(TRUST_ODPS))
+    admin("ram", "role", "create", "aliyunodpsdefaultrole", "--trust-policy", str(trust))
+    admin("ram", "policy", "attach", "AliyunOSSFullAccess", "--role", "aliyunodpsdefaultrole")
+    warehouse = "warehouse-" + name.replace("_", "-")
+    c.bucket(0, warehouse).create_bucket()
+    role = f"acs:ram::{account}:role/aliyunodpsdefaultrole"
+    made = project(
+        0, "create", name, "--warehouse", f"oss://{c.nodes[0].endpoint[7:]}/{warehouse}/p", "--role-arn", role
+    )
+    assert made.returncode == 0, made.stderr
+    assert name in project(1, "list").stdout
+    again = project(
+        1, "create", name, "--warehouse", f"oss://{c.nodes[1].endpoint[7:]}/{warehouse}/q", "--role-arn", role
+    )
+    assert again.returncode != 0 and "already exists" in again.stderr
+    assert not list(c.data_dir.glob("*/projects.sqlite3"))
     assert not c.errors_logged()

@@ -17,7 +17,7 @@ from pathlib import Path
 import oss2
 import pytest
 
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, meta_url_for
 
 TRUST_ODPS = {
     "Version": "1",
@@ -35,6 +35,9 @@ def ossbox(
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     base = {"OSSBOX_DATA_DIR": str(server.data_dir), "PATH": "/usr/bin:/bin"}
+    url = meta_url_for(server.data_dir)  # the admin commands reach the server's PostgreSQL, if it has one
+    if url:
+        base["OSSBOX_META_URL"] = url
     result = subprocess.run(
         [sys.executable, "-m", "ossbox", *args],
         capture_output=True,

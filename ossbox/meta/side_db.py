@@ -1,0 +1,195 @@
+"""The databases of the services beside the object metadata (the project service's catalog today): a SQLite
+file in the data directory on the embedded default, or a schema of their own in the metadata's PostgreSQL
+database when the nodes share one, so that every node sees the same projects, volumes and grants.
+
+Both engines give the callers the same few things: a connection for the calling thread whose `execute`
+takes `?` placeholders, and write transactions that run one at a time (SQLite's `BEGIN IMMEDIATE`; on
+PostgreSQL a transaction-scoped advisory lock on the database's name, so a check-then-insert means the
+same on both). Each database has numbered migrations in its package's `migrations/` directory; a
+`migrations/postgres/` file of the same number replaces one where PostgreSQL needs other types.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import psycopg
+
+from ossbox.core.sqlite_files import connect_wal
+from ossbox.meta.pg import PgConnection, redact
+from ossbox.meta.sql_store import statements
+
+
+class Cursor(Protocol):
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class DbConn(Protocol):
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+
+class SideDb(Protocol):
+    engine: str
+
+    def conn(self) -> DbConn:
+        """The calling thread's connection (autocommit outside `write`)."""
+
+    @contextmanager
+    def write(self) -> Iterator[DbConn]:
+        """One write transaction at a time across every process and node."""
+        yield self.conn()
+
+    def close(self) -> None: ...
+
+
+def open_side_db(name: str, package: str, data_dir: Path, meta_url: str) -> SideDb:
+    """The database `name` (`<data_dir>/<name>.sqlite3`, or schema `ossbox_<name>` next to a PostgreSQL
+    metadata store) with the migrations of `package` applied."""
+    if meta_url.startswith(("postgresql://", "postgres://")):
+        return PgSideDb(name, package, meta_url)
+    return SqliteSideDb(data_dir / f"{name}.sqlite3", package)
+
+
+def _migrations(package: str, engine: str) -> list[tuple[int, str]]:
+    root = resources.files(package).joinpath("migrations")
+    found: dict[int, str] = {}
+    for entry in root.iterdir():
+        if entry.name.endswith(".sql"):
+            found[int(entry.name.split("_", 1)[0])] = entry.read_text(encoding="utf-8")
+    specific = root.joinpath(engine)
+    if specific.is_dir():
+        for entry in specific.iterdir():
+            if entry.name.endswith(".sql"):
+                found[int(entry.name.split("_", 1)[0])] = entry.read_text(encoding="utf-8")
+    return sorted(found.items())
+
+
+class SqliteSideDb:
+    engine = "sqlite"
+
+    def __init__(self, path: Path, package: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        self._migrate(package)
+
+    def conn(self) -> DbConn:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect_wal(self.path)
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return cast(DbConn, conn)
+
+    @contextmanager
+    def write(self) -> Iterator[DbConn]:
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _migrate(self, package: str) -> None:
+        conn = self.conn()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER)"
+        )
+        for version, sql in _migrations(package, self.engine):
+            with self.write() as c:
+                if c.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    continue
+                for statement in statements(sql):
+                    c.execute(statement)
+                c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class PgSideDb:
+    engine = "postgres"
+
+    def __init__(self, name: str, package: str, url: str) -> None:
+        self.schema = f"ossbox_{name}"
+        self._url = url
+        self._lock_name = self.schema
+        self._local = threading.local()
+        self._all: list[PgConnection] = []
+        self._lock = threading.Lock()
+        self._migrate(package)
+
+    def conn(self) -> DbConn:
+        conn: PgConnection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # `?` placeholders like SQLite's; tables are found in the database's own schema.
+            conn = self._local.conn = PgConnection(self._url, search_path=self.schema)
+            with self._lock:
+                self._all.append(conn)
+        return conn  # type: ignore[return-value]
+
+    @contextmanager
+    def write(self) -> Iterator[DbConn]:
+        conn = self.conn()
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (self._lock_name,))
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            try:
+                conn.execute("ROLLBACK")
+            except psycopg.Error:
+                pass  # the connection broke: PostgreSQL rolled back already
+            raise
+
+    def _migrate(self, package: str) -> None:
+        conn = self.conn()
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (self._lock_name,))
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT)"
+            )
+            done = {int(r[0]) for r in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+            for version, sql in _migrations(package, self.engine):
+                if version in done:
+                    continue
+                for statement in statements(sql):
+                    conn.execute(statement)
+                applied = (version, int(time.time() * 1000))
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", applied)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"PgSideDb({redact(self._url)}, schema {self.schema})"
