@@ -210,11 +210,14 @@ def _by_acl(principal: Principal | None, access: Access, action: str, bucket: Bu
     return Grant.ACL  # object reads: the object's ACL decides (see Grant.ACL)
 
 
-def request_values(client_ip: str, headers: Mapping[str, str], query: Mapping[str, str]) -> dict[str, str]:
-    """The condition keys policies may test, for this request (names lower-cased)."""
+def request_values(
+    client_ip: str, headers: Mapping[str, str], query: Mapping[str, str], secure: bool = False
+) -> dict[str, str]:
+    """The condition keys policies may test, for this request (names lower-cased). `secure`: it came over
+    ossbox's own HTTPS listener (TLS ended in front of ossbox is not seen)."""
     values = {
         "acs:sourceip": client_ip,
-        "acs:securetransport": "false",  # ossbox serves plain HTTP; TLS, where used, ends in front of it
+        "acs:securetransport": "true" if secure else "false",
         "acs:currenttime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     if "user-agent" in headers:

@@ -18,6 +18,8 @@ from ossbox.cli.ram import ram
 from ossbox.cli.runtime import ROOT_OWNER_ID, ServerConfig, open_meta, run, test_clock_requested
 from ossbox.cli.sql import job, sql
 from ossbox.cli.tables import tables
+from ossbox.http import tls
+from ossbox.http.tls import TlsFiles
 from ossbox.meta.types import AccessKey
 from ossbox.service.identities import new_key_pair
 
@@ -27,6 +29,29 @@ def _split_address(address: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise click.BadParameter("expected HOST:PORT, for example 127.0.0.1:9000", param_hint="--address")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _tls_options(
+    data_dir: Path,
+    host: str,
+    cert: Path | None,
+    key: Path | None,
+    certs_dir: Path | None,
+    dev: bool,
+    https_address: str,
+) -> tuple[TlsFiles | None, int | None]:
+    try:
+        files = tls.resolve(cert, key, certs_dir or data_dir / "certs", dev)
+    except tls.TlsConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not https_address:
+        return files, None
+    if files is None:
+        raise click.UsageError("--https-address needs a certificate: --tls-cert/--tls-key, or --tls-dev")
+    https_host, https_port = _split_address(https_address)
+    if https_host != host:
+        raise click.UsageError(f"--https-address must use --address's host ({host}), not {https_host}")
+    return files, https_port
 
 
 MAX_AUTO_WORKERS = 8
@@ -176,6 +201,39 @@ def main() -> None:
     "[env OSSBOX_BLOB_SWEEP_INTERVAL_SECONDS].",
 )
 @click.option(
+    "--tls-cert",
+    envvar="OSSBOX_TLS_CERT",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Serve HTTPS with this certificate (PEM, with its chain) [env OSSBOX_TLS_CERT].",
+)
+@click.option(
+    "--tls-key",
+    envvar="OSSBOX_TLS_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The certificate's private key (PEM) [env OSSBOX_TLS_KEY].",
+)
+@click.option(
+    "--certs-dir",
+    envvar="OSSBOX_CERTS_DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Without --tls-cert: serve HTTPS when this directory holds public.crt and private.key "
+    "(MinIO's convention); default DATA_DIR/certs [env OSSBOX_CERTS_DIR].",
+)
+@click.option(
+    "--tls-dev",
+    is_flag=True,
+    envvar="OSSBOX_TLS_DEV",
+    help="Serve HTTPS with a development certificate for localhost/127.0.0.1/::1, signed by a local CA made "
+    "in the certs directory on first use; prints how to trust it [env OSSBOX_TLS_DEV].",
+)
+@click.option(
+    "--https-address",
+    envvar="OSSBOX_HTTPS_ADDRESS",
+    default="",
+    help="With a certificate: HTTPS on this HOST:PORT and plain HTTP on --address (the host must be "
+    "--address's); without it, --address itself serves HTTPS [env OSSBOX_HTTPS_ADDRESS].",
+)
+@click.option(
     "--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -193,6 +251,11 @@ def server(
     blob_url: str,
     blob_sweep_grace_seconds: float,
     blob_sweep_interval_seconds: float,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    certs_dir: Path | None,
+    tls_dev: bool,
+    https_address: str,
     log_level: str,
 ) -> None:
     """Run the OSS server.
@@ -204,6 +267,9 @@ def server(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, port = _split_address(address)
+    tls, https_port = _tls_options(
+        data_dir.resolve(), host, tls_cert, tls_key, certs_dir, tls_dev, https_address
+    )
     domains = (*(d.lower().strip(".") for d in base_domains if d), "localhost")
     run(
         ServerConfig(
@@ -225,6 +291,8 @@ def server(
             blob_url=blob_url,
             blob_sweep_grace_s=blob_sweep_grace_seconds,
             blob_sweep_interval_s=blob_sweep_interval_seconds,
+            tls=tls,
+            https_port=https_port,
         )
     )
 

@@ -32,7 +32,8 @@ from ossbox.http.app import OssApp
 from ossbox.http.dispatch import dispatch
 from ossbox.http.rpc import RpcApi
 from ossbox.http.s3.app import S3Api
-from ossbox.http.server import ServerState, serve
+from ossbox.http.server import Handler, ServerState, serve
+from ossbox.http.tls import TlsConfigError, TlsFiles, server_context
 from ossbox.meta.factory import META_URL_ENV, MetaConfigError, open_meta_store
 from ossbox.meta.sql_store import SqlMeta
 from ossbox.meta.types import AccessKey
@@ -79,6 +80,10 @@ class ServerConfig:
     blob_url: str = ""
     # The start-up sweep spares files younger than this when nodes share the data directory (PostgreSQL).
     blob_sweep_grace_s: float = 900.0
+    # HTTPS: the certificate to serve (None: plain HTTP only). With `https_port`, HTTPS listens there and
+    # --address stays plain HTTP; without, --address itself is HTTPS.
+    tls: TlsFiles | None = None
+    https_port: int | None = None
     # Seconds between sweeps of orphaned blobs while serving (one process of the cluster runs them); 0: never.
     blob_sweep_interval_s: float = 3600.0
 
@@ -202,11 +207,18 @@ def prepare(cfg: ServerConfig) -> tuple[AccessKey, bool]:
 
 
 def _announce(cfg: ServerConfig, port: int, root: AccessKey, created: bool) -> None:
-    endpoint = f"http://{cfg.host}:{port}"
+    scheme = "https" if cfg.tls is not None and cfg.https_port is None else "http"
+    endpoint = f"{scheme}://{cfg.host}:{port}"
+    if cfg.tls is not None and cfg.https_port is not None:
+        endpoint += f" and https://{cfg.host}:{cfg.https_port}"
     workers = f", {cfg.workers} workers" if cfg.workers > 1 else ""
     print(
         f"ossbox serving OSS at {endpoint} (region {cfg.region}, data in {cfg.data_dir}{workers})", flush=True
     )
+    if cfg.tls is not None and cfg.tls.dev_ca is not None:
+        ca = cfg.tls.dev_ca
+        print(f"HTTPS with a development certificate signed by the local CA {ca}; to trust it:", flush=True)
+        print(f"  export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca} AWS_CA_BUNDLE={ca}", flush=True)
     if created:
         print(
             f"created the owner's access key: AccessKeyId={root.access_key_id} AccessKeySecret={root.secret}",
@@ -219,7 +231,11 @@ def _announce(cfg: ServerConfig, port: int, root: AccessKey, created: bool) -> N
 
 
 async def serve_worker(
-    cfg: ServerConfig, port: int, reuse_port: bool, on_listening: Callable[[int], None]
+    cfg: ServerConfig,
+    port: int,
+    reuse_port: bool,
+    on_listening: Callable[[int], None],
+    https_port: int | None = None,
 ) -> None:
     """One serving process: its own metadata connections, committer and event loop, until SIGINT/SIGTERM."""
     meta = open_meta(cfg.data_dir, cfg.meta_url)
@@ -268,12 +284,16 @@ async def serve_worker(
         cfg.data_dir, meta, resolved_meta_url(cfg.meta_url), account_id, ROOT_OWNER_ID, cfg.region
     )
     state = ServerState()
-    server = await serve(dispatch(app, tables.app, projects), cfg.host, port, state, reuse_port=reuse_port)
+    handler = dispatch(app, tables.app, projects)
+    listeners = await _listen(cfg, handler, state, port, https_port, reuse_port)
     access_logger.start()
-    listening_port = server.sockets[0].getsockname()[1]
-    projects.set_own_address(cfg.host, listening_port)
+    listening_port = listeners[0].sockets[0].getsockname()[1]
+    # The project service and delivery call this server (STS, OSS) over plain HTTP on loopback: the HTTP
+    # listener, or, when every public one is HTTPS, a loopback one of this process's own.
+    own_host, own_port = _plain_listener(cfg, listeners)
+    projects.set_own_address(own_host, own_port)
     on_listening(listening_port)
-    delivery = start_delivery(cfg.data_dir, meta, cfg.region, cfg.host, listening_port, tables.now_ms)
+    delivery = start_delivery(cfg.data_dir, meta, cfg.region, own_host, own_port, tables.now_ms)
     background: list[asyncio.Task[None]] = []
     if cfg.lifecycle_interval_s > 0:
         background.append(
@@ -296,7 +316,8 @@ async def serve_worker(
     if delivery is not None:  # first: a batch being written goes on through this server
         await asyncio.to_thread(delivery.stop)
     state.stopping = True
-    server.close()
+    for listener in listeners:
+        listener.close()
     deadline = time.monotonic() + 10
     while state.in_flight and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -313,6 +334,35 @@ async def serve_worker(
     meta.close()
 
 
+async def _listen(
+    cfg: ServerConfig,
+    handler: Handler,
+    state: ServerState,
+    port: int,
+    https_port: int | None,
+    reuse_port: bool,
+) -> list[asyncio.Server]:
+    """The public listener (HTTP, or HTTPS when TLS is on without a port of its own), the HTTPS one on its
+    own port, and with every public listener on HTTPS a plain loopback one for this process's own calls."""
+    tls = server_context(cfg.tls) if cfg.tls is not None else None
+    if tls is None:
+        return [await serve(handler, cfg.host, port, state, reuse_port=reuse_port)]
+    if cfg.https_port is None:
+        public = await serve(handler, cfg.host, port, state, reuse_port=reuse_port, tls=tls)
+        internal = await serve(handler, "127.0.0.1", 0, state)
+        return [public, internal]
+    plain = await serve(handler, cfg.host, port, state, reuse_port=reuse_port)
+    assert https_port is not None
+    secure = await serve(handler, cfg.host, https_port, state, reuse_port=reuse_port, tls=tls)
+    return [plain, secure]
+
+
+def _plain_listener(cfg: ServerConfig, listeners: list[asyncio.Server]) -> tuple[str, int]:
+    if cfg.tls is not None and cfg.https_port is None:
+        return "127.0.0.1", int(listeners[1].sockets[0].getsockname()[1])
+    return cfg.host, int(listeners[0].sockets[0].getsockname()[1])
+
+
 def _event_loop_run(main: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop
@@ -323,16 +373,30 @@ def _event_loop_run(main: Coroutine[Any, Any, None]) -> None:
 
 
 def run(cfg: ServerConfig) -> None:
+    if cfg.tls is not None:
+        try:
+            server_context(cfg.tls)  # a bad certificate stops the start here, with one line
+        except TlsConfigError as exc:
+            raise SystemExit(f"ossbox: {exc}") from None
     root, created = prepare(cfg)
     warn_if_disabled()  # once, not once per worker
     if cfg.workers <= 1:
-        _event_loop_run(serve_worker(cfg, cfg.port, False, lambda port: _announce(cfg, port, root, created)))
+
+        def announce(port: int) -> None:
+            _announce(cfg, port, root, created)
+
+        _event_loop_run(serve_worker(cfg, cfg.port, False, announce, cfg.https_port))
         return
     port, placeholder = _reserve_port(cfg.host, cfg.port)
+    https_port, https_placeholder = (None, None)
+    if cfg.https_port is not None:
+        https_port, https_placeholder = _reserve_port(cfg.host, cfg.https_port)
     try:
-        _supervise(cfg, port, lambda: _announce(cfg, port, root, created))
+        _supervise(cfg, port, https_port, lambda: _announce(cfg, port, root, created))
     finally:
         placeholder.close()
+        if https_placeholder is not None:
+            https_placeholder.close()
 
 
 # ---------------------------------------------------------------------------- several workers
@@ -346,7 +410,7 @@ def _reserve_port(host: str, port: int) -> tuple[int, socket.socket]:
     return int(sock.getsockname()[1]), sock
 
 
-def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> None:
+def _supervise(cfg: ServerConfig, port: int, https_port: int | None, announce: Callable[[], None]) -> None:
     """Fork `cfg.workers` serving processes, restart any that dies, stop them all on SIGINT/SIGTERM."""
     if not hasattr(os, "fork"):
         raise SystemExit("--workers above 1 needs a system with fork()")
@@ -364,7 +428,7 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
     signal.signal(signal.SIGINT, on_signal)
     ready_r, ready_w = os.pipe()
     for number in range(cfg.workers):
-        workers[_fork_worker(cfg, port, number, ready_w)] = number
+        workers[_fork_worker(cfg, port, https_port, number, ready_w)] = number
     # Only the workers hold the write end now: a worker that dies before it listens closes its copy, so the
     # wait below ends (at EOF) instead of hanging when a worker fails to start or a stop comes first.
     os.close(ready_w)
@@ -389,10 +453,12 @@ def _supervise(cfg: ServerConfig, port: int, announce: Callable[[], None]) -> No
         log.error("worker %d (pid %d) exited with status %d; starting it again", number, pid, status)
         time.sleep(0.5)
         if not stopping:  # a stop may have come during the pause: its SIGTERM went to the others only
-            workers[_fork_worker(cfg, port, number, None)] = number
+            workers[_fork_worker(cfg, port, https_port, number, None)] = number
 
 
-def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int | None) -> int:
+def _fork_worker(
+    cfg: ServerConfig, port: int, https_port: int | None, number: int, ready_w: int | None
+) -> int:
     """Start worker `number`; it writes a byte to `ready_w` (if given) once it listens."""
     pid = os.fork()
     if pid:
@@ -408,7 +474,7 @@ def _fork_worker(cfg: ServerConfig, port: int, number: int, ready_w: int | None)
                 os.write(ready_w, b"1")
                 os.close(ready_w)
 
-        _event_loop_run(serve_worker(cfg, port, True, listening))
+        _event_loop_run(serve_worker(cfg, port, True, listening, https_port))
     except BaseException:
         log.exception("worker %d failed", number)
         code = 1

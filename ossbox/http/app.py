@@ -160,7 +160,7 @@ class OssApp:
         elif route.access is Access.EACH_OBJECT:
             grant = Grant.ACL  # the handler checks every object the request names
         else:
-            values = request_values(http.client, req.headers, req.query)
+            values = request_values(http.client, req.headers, req.query, secure=http.secure)
             action = on_a_version(route.action) if "versionId" in req.query else route.action
             grant = self.authorizer.check(principal, route.access, action, bucket, req.key, values)
         owner_id = principal.owner_id if principal else (bucket.owner_id if bucket else "")

@@ -97,7 +97,7 @@ class RpcApi:
         version = http.headers.get("x-acs-version") or named.get("Version", "")
         if version and version != VERSION:
             raise sts_error(400, "InvalidVersion", f"Specified parameter Version is not valid: {version}.")
-        values = request_values(http.client, http.headers, {})
+        values = request_values(http.client, http.headers, {}, secure=http.secure)
         if action == "AssumeRole":
             result = await self._assume_role(principal, named, values)
         elif action == "GetCallerIdentity":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -163,6 +164,7 @@ class Request:
     body: Body
     client: str
     http_version: str
+    secure: bool = False  # arrived over this server's HTTPS listener
 
     @property
     def raw_path(self) -> bytes:
@@ -197,6 +199,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._client = ""
+        self._secure = False
         self._url = b""
         self._headers: dict[str, str] = {}
         self._current: Request | None = None
@@ -213,6 +216,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self._client = peer[0] if peer else ""
+        self._secure = transport.get_extra_info("sslcontext") is not None
         self._state.connections.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -268,6 +272,7 @@ class HttpProtocol(asyncio.Protocol):
             body=Body(self, expect),
             client=self._client,
             http_version=p.get_http_version(),
+            secure=self._secure,
         )
         self._current = req
         self._queue.append(req)
@@ -453,8 +458,14 @@ class ServerState:
 
 
 async def serve(
-    handler: Handler, host: str, port: int, state: ServerState, reuse_port: bool = False
+    handler: Handler,
+    host: str,
+    port: int,
+    state: ServerState,
+    reuse_port: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> asyncio.Server:
+    """Listen on host:port; with `tls`, HTTPS (the event loop's TLS transport under the same protocol)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(
         lambda: HttpProtocol(handler, state),
@@ -463,4 +474,6 @@ async def serve(
         backlog=2048,
         reuse_address=True,
         reuse_port=reuse_port or None,
+        ssl=tls,
+        ssl_handshake_timeout=10 if tls is not None else None,
     )

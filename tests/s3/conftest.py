@@ -21,8 +21,8 @@ def s3_client(endpoint: str, **config: Any) -> Any:
         aws_access_key_id=config.pop("key_id", ACCESS_KEY_ID),
         aws_secret_access_key=config.pop("secret", ACCESS_KEY_SECRET),
         region_name=config.pop("region", REGION),
+        verify=config.pop("verify", False),
         config=Config(**config) if config else None,
-        verify=False,
     )
 
 

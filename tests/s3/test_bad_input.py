@@ -18,8 +18,7 @@ import requests
 from ossbox.protocol.s3 import sigv4
 from tests.s3.conftest import s3_client
 from tests.s3.signed import send, sign
-from tests.s3.tls_proxy import TlsProxy
-from tests.server import ACCESS_KEY_SECRET, ServerProcess
+from tests.server import ACCESS_KEY_SECRET, ServerProcess, free_port
 
 
 def _absent(s3: Any, bucket: str, key: str) -> bool:
@@ -162,17 +161,20 @@ def test_unsigned_trailer_checksum(server: ServerProcess, s3: Any, bucket: str) 
 
 
 @pytest.fixture
-def tls_s3(server: ServerProcess, tmp_path: Path) -> Iterator[Any]:
-    proxy = TlsProxy(server.port, tmp_path)
+def tls_s3(tmp_path: Path) -> Iterator[Any]:
+    """boto3 on a server of its own that speaks HTTPS (its development certificate, trusted)."""
+    srv = ServerProcess(tmp_path / "data", free_port(), extra_args=("--tls-dev",)).start()
     try:
-        yield s3_client(f"https://localhost:{proxy.port}")
+        ca = tmp_path / "data" / "certs" / "ca.crt"
+        yield s3_client(f"https://localhost:{srv.port}", verify=str(ca))
     finally:
-        proxy.close()
+        srv.stop()
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-def test_boto3_trailers_over_tls(tls_s3: Any, bucket: str) -> None:
+def test_boto3_trailers_over_tls(tls_s3: Any) -> None:
     """Over https boto3 streams aws-chunked bodies with its default CRC32 as a trailer."""
+    bucket = "tls-trailers"
+    tls_s3.create_bucket(Bucket=bucket)
     body = b"over tls " * 50000
     put = tls_s3.put_object(Bucket=bucket, Key="tls", Body=body)
     crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()

@@ -70,7 +70,7 @@ class Call(RequestView):
         """A check beyond the one at the edge (a copy's source, each key of a batch delete)."""
         if self.grant is Grant.OWNER or (self.principal is not None and self.principal.is_owner):
             return Grant.OWNER
-        values = request_values(self.http.client, self.req.headers, self.req.query)
+        values = request_values(self.http.client, self.req.headers, self.req.query, secure=self.http.secure)
         return self.authorizer.check(self.principal, access, action, bucket, key, values)
 
     def check_object_read(self, bucket: Bucket, o: ObjectMeta, grant: Grant) -> None:

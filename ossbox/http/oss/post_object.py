@@ -95,7 +95,7 @@ async def post_object(call: Call) -> Response:
     policy = post_policy.decode(fields["policy"]) if "policy" in fields else None
     if policy is not None:
         post_policy.check(policy, {**fields, "bucket": bucket.name, "key": key})
-    values = request_values(call.http.client, call.h, call.q)
+    values = request_values(call.http.client, call.h, call.q, secure=call.http.secure)
     call.authorizer.check(principal, Access.OBJECT_WRITE, "oss:PutObject", bucket, key, values)
     redirect = _redirect_url(fields)
     attrs = _attrs(fields, file_type)

@@ -183,7 +183,7 @@ class S3Api:
         elif route.access is Access.EACH_OBJECT or route.op == "PostObject":
             grant = Grant.ACL  # the handler checks every object the request names (or the form's signer)
         else:
-            values = request_values(http.client, req.headers, req.query)
+            values = request_values(http.client, req.headers, req.query, secure=http.secure)
             grant = self.authorizer.check(principal, route.access, route.action, bucket, req.key, values)
         call = S3Call(
             http, req, auth, bucket, self.storage, grant, self.authorizer, self.region, self.auth.resolve

@@ -96,7 +96,7 @@ class S3Call(RequestView):
             if self.principal is not None and bucket.owner_id != self.principal.owner_id:
                 raise access_denied("You have no right to access this bucket.")
             return Grant.OWNER
-        values = request_values(self.http.client, self.h, self.q)
+        values = request_values(self.http.client, self.h, self.q, secure=self.http.secure)
         return self.authorizer.check(self.principal, access, action, bucket, key, values)
 
     def check_object_read(self, bucket: Bucket, o: ObjectMeta, grant: Grant) -> None:
