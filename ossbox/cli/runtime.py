@@ -11,7 +11,7 @@ import secrets
 import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,11 +39,12 @@ from ossbox.meta.sql_store import SqlMeta
 from ossbox.meta.types import AccessKey
 from ossbox.service import master_key
 from ossbox.service.access_log import DEFAULT_FLUSH_INTERVAL_S, AccessLogger
-from ossbox.service.blob_sweep import sweep_periodically
+from ossbox.service.background import every
+from ossbox.service.blob_sweep import sweep
 from ossbox.service.committer import Committer
 from ossbox.service.encryption import KeyRing
 from ossbox.service.identities import new_key_pair
-from ossbox.service.lifecycle_runner import LifecycleRunner, run_periodically
+from ossbox.service.lifecycle_runner import LifecycleRunner
 from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
 
 log = logging.getLogger("ossbox")
@@ -296,17 +297,20 @@ async def serve_worker(
     delivery = start_delivery(cfg.data_dir, meta, cfg.region, own_host, own_port, tables.now_ms)
     background: list[asyncio.Task[None]] = []
     if cfg.lifecycle_interval_s > 0:
-        background.append(
-            asyncio.create_task(
-                run_periodically(LifecycleRunner(storage), meta.lease("lifecycle"), cfg.lifecycle_interval_s)
-            )
+        passes = every(
+            cfg.lifecycle_interval_s,
+            meta.lease("lifecycle"),
+            LifecycleRunner(storage).run_once,
+            "lifecycle pass",
         )
+        background.append(asyncio.create_task(passes))
     if cfg.blob_sweep_interval_s > 0:
-        sweep = sweep_periodically(
-            meta, blobs, storage.executor, meta.lease("blob-sweep"), cfg.blob_sweep_interval_s,
-            cfg.blob_sweep_grace_s,
-        )  # fmt: skip
-        background.append(asyncio.create_task(sweep))
+
+        def sweep_now() -> Awaitable[None]:
+            return sweep(meta, blobs, storage.executor, cfg.blob_sweep_grace_s)
+
+        sweeps = every(cfg.blob_sweep_interval_s, meta.lease("blob-sweep"), sweep_now, "blob sweep")
+        background.append(asyncio.create_task(sweeps))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

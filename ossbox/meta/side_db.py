@@ -74,14 +74,33 @@ def _migrations(package: str, engine: str) -> list[tuple[int, str]]:
     return sorted(found.items())
 
 
-class SqliteSideDb:
-    engine = "sqlite"
+class _PerThread:
+    """One connection per thread (the services run statements on worker threads), all closed together."""
 
-    def __init__(self, path: Path, package: str) -> None:
-        self.path = path
+    def __init__(self) -> None:
         self._local = threading.local()
         self._all: list[Any] = []
         self._lock = threading.Lock()
+
+    def _remember(self, conn: Any) -> None:
+        self._local.conn = conn
+        with self._lock:
+            self._all.append(conn)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class SqliteSideDb(_PerThread):
+    engine = "sqlite"
+
+    def __init__(self, path: Path, package: str) -> None:
+        super().__init__()
+        self.path = path
         self._migrate(package)
 
     def conn(self) -> DbConn:
@@ -89,9 +108,7 @@ class SqliteSideDb:
         if conn is None:
             conn = connect_wal(self.path)
             conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
+            self._remember(conn)
         return cast(DbConn, conn)
 
     @contextmanager
@@ -118,33 +135,23 @@ class SqliteSideDb:
                     c.execute(statement)
                 c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
 
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
 
-
-class PgSideDb:
+class PgSideDb(_PerThread):
     engine = "postgres"
 
     def __init__(self, name: str, package: str, url: str) -> None:
+        super().__init__()
         self.schema = f"ossbox_{name}"
         self._url = url
         self._lock_name = self.schema
-        self._local = threading.local()
-        self._all: list[PgConnection] = []
-        self._lock = threading.Lock()
         self._migrate(package)
 
     def conn(self) -> DbConn:
         conn: PgConnection | None = getattr(self._local, "conn", None)
         if conn is None:
             # `?` placeholders like SQLite's; tables are found in the database's own schema.
-            conn = self._local.conn = PgConnection(self._url, search_path=self.schema)
-            with self._lock:
-                self._all.append(conn)
+            conn = PgConnection(self._url, search_path=self.schema)
+            self._remember(conn)
         return conn  # type: ignore[return-value]
 
     @contextmanager
@@ -183,13 +190,6 @@ class PgSideDb:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"PgSideDb({redact(self._url)}, schema {self.schema})"

@@ -10,7 +10,6 @@ import logging
 from concurrent.futures import Executor
 
 from ossbox.blobs.store import BlobStore
-from ossbox.meta.leases import Lease
 from ossbox.meta.sql_store import SqlMeta
 
 log = logging.getLogger("ossbox.sweep")
@@ -23,24 +22,9 @@ def sweep_once(meta: SqlMeta, blobs: BlobStore, grace_s: float) -> tuple[int, in
     return blobs.sweep(referenced, grace_s)
 
 
-async def sweep_periodically(
-    meta: SqlMeta, blobs: BlobStore, executor: Executor, role: Lease, interval_s: float, grace_s: float
-) -> None:
-    """Until cancelled: every `interval_s`, a sweep if this process holds the sweep role."""
+async def sweep(meta: SqlMeta, blobs: BlobStore, executor: Executor, grace_s: float) -> None:
+    """One sweep while serving, on a worker thread (it lists the whole store)."""
     loop = asyncio.get_running_loop()
-    try:
-        while True:
-            await asyncio.sleep(interval_s)
-            if not role.acquire():
-                continue
-            try:
-                unfinished, orphans = await loop.run_in_executor(executor, sweep_once, meta, blobs, grace_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("blob sweep failed; the next one retries")
-                continue
-            if unfinished or orphans:
-                log.info("blob sweep removed %d unfinished writes and %d orphans", unfinished, orphans)
-    finally:
-        role.release()
+    unfinished, orphans = await loop.run_in_executor(executor, sweep_once, meta, blobs, grace_s)
+    if unfinished or orphans:
+        log.info("blob sweep removed %d unfinished writes and %d orphans", unfinished, orphans)

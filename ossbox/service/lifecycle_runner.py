@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ossbox.core.versions import wire_version_id
-from ossbox.meta.leases import Lease
 from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import ObjectMeta
 from ossbox.protocol import object_tags
@@ -276,20 +275,3 @@ class LifecycleRunner:
             return Outcome(n, dead)
 
         return op
-
-
-async def run_periodically(runner: LifecycleRunner, role: Lease, interval_s: float) -> None:
-    """Until cancelled: every `interval_s`, a pass if this process holds the lifecycle role."""
-    try:
-        while True:
-            await asyncio.sleep(interval_s)
-            if not role.acquire():
-                continue
-            try:
-                await runner.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("lifecycle pass failed; the next one retries")
-    finally:
-        role.release()
