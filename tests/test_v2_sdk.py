@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 
 import alibabacloud_oss_v2 as oss
+import oss2
 import pytest
 import requests
 
@@ -106,3 +107,20 @@ def test_error_codes(client: oss.Client, bucket: str) -> None:
     se = err.value.unwrap()
     assert isinstance(se, oss.exceptions.ServiceError)
     assert (se.status_code, se.code, se.ec) == (404, "NoSuchKey", "0026-00000001")
+
+
+def test_describe_regions(client: oss.Client, server: ServerProcess) -> None:
+    """The server's region, at the endpoint the client used (V2 SDK), and a region it does not serve."""
+    every = client.describe_regions(oss.DescribeRegionsRequest()).region_info
+    host = server.endpoint.split("://", 1)[1]
+    assert [(r.region, r.internet_endpoint, r.internal_endpoint) for r in every] == [
+        (f"oss-{REGION}", host, host)
+    ]
+    one = client.describe_regions(oss.DescribeRegionsRequest(regions=f"oss-{REGION}")).region_info
+    assert [r.region for r in one] == [f"oss-{REGION}"]
+    with pytest.raises(oss.exceptions.OperationError) as missing:
+        client.describe_regions(oss.DescribeRegionsRequest(regions="oss-us-west-1"))
+    assert missing.value.unwrap().code == "NoSuchRegion"
+    # oss2, signing V1 (where `regions` is not a signed sub-resource)
+    service = oss2.Service(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint)
+    assert [r.region for r in service.describe_regions().regions] == [f"oss-{REGION}"]

@@ -53,6 +53,7 @@ KNOWN = frozenset(
     name.lower()
     for name in [
         "oss:ListBuckets",
+        "oss:DescribeRegions",
         "oss:PutBucket",
         "oss:DeleteBucket",
         "oss:GetBucketInfo",

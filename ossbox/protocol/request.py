@@ -38,6 +38,7 @@ class Route:
 # (method, level, sub-resource) -> operation. Level: service | bucket | object.
 _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "service", ""): Route("ListBuckets", Access.SERVICE),
+    ("GET", "service", "regions"): Route("DescribeRegions", Access.SERVICE),
     ("PUT", "bucket", ""): Route("PutBucket", Access.CREATE_BUCKET),
     ("PUT", "bucket", "acl"): Route("PutBucketAcl", Access.BUCKET_OWNER),
     ("GET", "bucket", ""): Route("ListObjects", Access.BUCKET_READ),
@@ -127,6 +128,7 @@ _BY_COMP: dict[tuple[str, str, str], dict[str, Route]] = {
 
 # Sub-resources that select an operation, in the order they are tried.
 _ROUTING_SUBRESOURCES = (
+    "regions",
     "uploadId",
     "uploads",
     "append",

@@ -28,6 +28,7 @@ __all__ = ["HANDLERS", "Call", "Handler"]
 
 HANDLERS: dict[str, Handler] = {
     "ListBuckets": buckets.list_buckets,
+    "DescribeRegions": buckets.describe_regions,
     "PutBucket": buckets.put_bucket,
     "DeleteBucket": buckets.delete_bucket,
     "HeadBucket": buckets.head_bucket,

@@ -63,6 +63,25 @@ async def list_buckets(call: Call) -> Response:
     return xml("ListAllMyBucketsResult", inner)
 
 
+async def describe_regions(call: Call) -> Response:
+    """The server's one region, with the endpoint the client reached it at for every kind (ossbox has no
+    separate internal or accelerated network). `?regions=R` names one: `oss-cn-hangzhou` or `cn-hangzhou`."""
+    wanted = call.q.get("regions", "")
+    region = call.storage.region
+    if wanted and wanted not in (location(region), region):
+        raise OSSError(404, "NoSuchRegion", f"The specified region does not exist: {wanted}.")
+    host = call.req.host
+    info = X.els(
+        [
+            ("Region", location(region)),
+            ("InternetEndpoint", host),
+            ("InternalEndpoint", host),
+            ("AccelerateEndpoint", host),
+        ]
+    )
+    return xml("RegionInfoList", f"<RegionInfo>{info}</RegionInfo>")
+
+
 async def put_bucket(call: Call) -> Response:
     name = call.req.bucket
     assert name is not None and call.principal is not None
