@@ -124,3 +124,33 @@ def test_describe_regions(client: oss.Client, server: ServerProcess) -> None:
     # oss2, signing V1 (where `regions` is not a signed sub-resource)
     service = oss2.Service(oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET), server.endpoint)
     assert [r.region for r in service.describe_regions().regions] == [f"oss-{REGION}"]
+
+
+def test_copy_with_replace_takes_every_system_header_from_the_request(
+    client: oss.Client, bucket: str
+) -> None:
+    """REPLACE: Content-Type, Cache-Control, Content-Disposition... come from the copy request; one it does
+    not send is gone (Content-Type falls back to OSS's default), never the source's. COPY keeps them all."""
+    client.put_object(
+        oss.PutObjectRequest(
+            bucket=bucket, key="src", body=b"data", content_type="text/x", cache_control="no-cache",
+            content_disposition="attachment", metadata={"a": "1"},
+        )
+    )  # fmt: skip
+    client.copy_object(
+        oss.CopyObjectRequest(
+            bucket=bucket, key="replaced", source_key="src", metadata_directive="REPLACE",
+            metadata={"b": "2"}, content_encoding="identity",
+        )
+    )  # fmt: skip
+    replaced = client.head_object(oss.HeadObjectRequest(bucket=bucket, key="replaced"))
+    assert replaced.content_type == "application/octet-stream"
+    assert replaced.cache_control is None and replaced.content_disposition is None
+    assert replaced.content_encoding == "identity"
+    assert replaced.metadata == {"b": "2"}
+    client.copy_object(oss.CopyObjectRequest(bucket=bucket, key="copied", source_key="src"))
+    copied = client.head_object(oss.HeadObjectRequest(bucket=bucket, key="copied"))
+    assert (copied.content_type, copied.cache_control, copied.content_disposition) == (
+        "text/x", "no-cache", "attachment",
+    )  # fmt: skip
+    assert copied.metadata == {"a": "1"}
