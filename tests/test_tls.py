@@ -117,6 +117,16 @@ def test_oss2_and_boto3_over_https(
     assert s3.get_object(Bucket=bucket.bucket_name, Key="boto")["Body"].read() == b"boto3 over tls"
     listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket.bucket_name)["Contents"]]
     assert listed == ["big", "boto"]
+    # The Location a completed upload names is one the client can use: the scheme it came in with.
+    upload = s3.create_multipart_upload(Bucket=bucket.bucket_name, Key="mp")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket.bucket_name, Key="mp", UploadId=upload, PartNumber=1, Body=b"x")[
+        "ETag"
+    ]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket.bucket_name, Key="mp", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
+    )  # fmt: skip
+    assert done["Location"] == f"{endpoint}/{bucket.bucket_name}/mp"
 
 
 def test_a_client_refuses_a_certificate_it_does_not_trust(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ossbox.http.server import Request
 from ossbox.meta.types import Bucket, ObjectMeta
 from ossbox.service.storage import Storage
 from ossbox.service.versioning import DeleteMarkerError
@@ -29,14 +30,23 @@ class _ParsedRequest(Protocol):
     @property
     def key(self) -> str | None: ...
 
+    @property
+    def host(self) -> str: ...
+
 
 class RequestView:
-    """Base of each dialect's call (a slotted dataclass that has `req`, `bucket` and `storage`)."""
+    """Base of each dialect's call (a slotted dataclass that has `http`, `req`, `bucket` and `storage`)."""
 
     __slots__ = ()
+    http: Request
     req: _ParsedRequest
     bucket: Bucket | None
     storage: Storage
+
+    @property
+    def origin(self) -> str:
+        """scheme://host as the client reached the server, for the URLs an answer names (Location)."""
+        return f"{'https' if self.http.secure else 'http'}://{self.req.host}"
 
     @property
     def q(self) -> dict[str, str]:

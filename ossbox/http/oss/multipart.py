@@ -148,13 +148,12 @@ async def complete_upload(call: Call) -> Response:
         WriteAttrs(acl=acl) if acl else None,
         write_condition(call),
     )
-    host = call.req.host
     inner = ""
     if url:
         inner += X.el("EncodingType", "url")
     inner += X.els(
         [
-            ("Location", f"http://{host}/{call.bkt.name}/{enc(o.key, True)}"),
+            ("Location", f"{call.origin}/{call.bkt.name}/{enc(o.key, True)}"),
             ("Bucket", o.bucket),
             ("Key", enc(o.key, url)),
             ("ETag", quoted_etag(o.etag)),

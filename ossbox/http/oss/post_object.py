@@ -113,7 +113,7 @@ async def post_object(call: Call) -> Response:
         return Response(303, [*headers, ("Location", location)], b"")
     status = _success_status(fields)
     path = f"/{quote(key)}" if call.req.virtual_host else f"/{bucket.name}/{quote(key)}"
-    location = f"http://{call.req.host}{path}"
+    location = f"{call.origin}{path}"
     if status == 201:
         inner = X.els(
             [("Bucket", bucket.name), ("Location", location), ("Key", key), ("ETag", quoted_etag(o.etag))]

@@ -152,7 +152,7 @@ async def complete_upload(call: S3Call) -> Response:
     )
     inner = X.els(
         [
-            ("Location", f"http://{call.req.host}/{call.bkt.name}/{enc(o.key, True)}"),
+            ("Location", f"{call.origin}/{call.bkt.name}/{enc(o.key, True)}"),
             ("Bucket", o.bucket),
             ("Key", o.key),
             ("ETag", etag(o.etag)),

@@ -163,7 +163,7 @@ async def post_object(call: S3Call) -> Response:
     read = size_checked(reader.read_chunk, length_range)
     o = await call.storage.put_object(call.bkt, key, read, None, None, attrs)
     await reader.drain(_TRAILER_LIMIT)
-    location = f"http://{call.req.host}/{call.bkt.name}/{key}"
+    location = f"{call.origin}/{call.bkt.name}/{key}"
     result = [("ETag", etag(o.etag)), ("Location", location)]
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
     if redirect:
