@@ -154,3 +154,27 @@ def test_copy_with_replace_takes_every_system_header_from_the_request(
         "text/x", "no-cache", "attachment",
     )  # fmt: skip
     assert copied.metadata == {"a": "1"}
+
+
+def test_bucket_stat_by_storage_class_and_delete_markers(client: oss.Client, bucket: str) -> None:
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="std", body=b"s" * 100))
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="ia", body=b"i" * 30, storage_class="IA"))
+    client.put_bucket_versioning(
+        oss.PutBucketVersioningRequest(
+            bucket=bucket, versioning_configuration=oss.VersioningConfiguration(status="Enabled")
+        )
+    )
+    client.put_object(oss.PutObjectRequest(bucket=bucket, key="gone", body=b"g"))
+    client.delete_object(oss.DeleteObjectRequest(bucket=bucket, key="gone"))
+    stat = client.get_bucket_stat(oss.GetBucketStatRequest(bucket=bucket))
+    assert (stat.storage, stat.object_count, stat.delete_marker_count) == (130, 2, 1)
+    assert (stat.standard_storage, stat.standard_object_count) == (100, 1)
+    assert (stat.infrequent_access_storage, stat.infrequent_access_object_count) == (30, 1)
+    assert stat.archive_object_count == 0 and stat.multi_part_upload_count == 0
+    info = client.get_bucket_info(oss.GetBucketInfoRequest(bucket=bucket)).bucket_info
+    assert info.block_public_access is False and info.versioning == "Enabled"
+    assert info.data_redundancy_type == "LRS" and info.access_monitor == "Disabled"
+    # Leave the bucket deletable for the fixture: versions and the marker go.
+    versions = client.list_object_versions(oss.ListObjectVersionsRequest(bucket=bucket))
+    for v in [*(versions.version or []), *(versions.delete_marker or [])]:
+        client.delete_object(oss.DeleteObjectRequest(bucket=bucket, key=v.key, version_id=v.version_id))

@@ -490,11 +490,14 @@ class SqlMeta:
             (bucket,),
         ).fetchall()
         uploads = self._read.execute("SELECT COUNT(*) FROM uploads WHERE bucket = ?", (bucket,)).fetchone()[0]
+        markers = self._read.execute(
+            "SELECT COUNT(*) FROM object_versions WHERE bucket = ? AND delete_marker = 1", (bucket,)
+        ).fetchone()[0]
         by_class = {r[0]: (r[1], r[2]) for r in rows}
         size = sum(r[1] for r in rows)
         count = sum(r[2] for r in rows)
         last = max((r[3] for r in rows), default=0)
-        return BucketStat(size, count, uploads, last, by_class)
+        return BucketStat(size, count, uploads, last, by_class, int(markers))
 
     def get_upload(self, upload_id: str) -> Upload | None:
         row = self._read.execute(

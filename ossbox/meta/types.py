@@ -153,6 +153,7 @@ class BucketStat:
     last_modified_ms: int
     # storage class -> (bytes, objects), current versions only
     by_class: dict[str, tuple[int, int]] = field(default_factory=dict)
+    delete_marker_count: int = 0
 
 
 @dataclass(frozen=True)

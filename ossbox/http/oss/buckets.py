@@ -142,6 +142,7 @@ async def get_bucket_info(call: Call) -> Response:
             ("Region", b.region),
             ("ResourceGroupId", ""),
             ("Comment", ""),
+            ("BlockPublicAccess", "false"),  # not a setting ossbox has: public ACLs and policies apply
             *([("Versioning", b.versioning)] if b.versioning else []),
         ]
     )
@@ -181,6 +182,7 @@ async def get_bucket_stat(call: Call) -> Response:
     ):
         size, count = s.by_class.get(storage_class, (0, 0))
         fields += [(f"{name}Storage", size), (f"{name}RealStorage", size), (f"{name}ObjectCount", count)]
+    fields.append(("DeleteMarkerCount", s.delete_marker_count))
     return xml("BucketStat", X.els(fields))
 
 
