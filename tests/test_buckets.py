@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import oss2
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from tests.conftest import new_bucket_name
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.s3.conftest import s3_client
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 
 
 def test_bucket_lifecycle(server: ServerProcess, auth: oss2.Auth) -> None:
@@ -104,3 +108,29 @@ def test_virtual_hosted_style(server: ServerProcess, v1_bucket: oss2.Bucket) -> 
     headers["Host"] = f"{v1_bucket.bucket_name}.localhost:{server.port}"
     r = requests.get(f"{server.endpoint}/dir/v%20h", headers=headers, timeout=10)
     assert (r.status_code, r.content) == (200, b"virtual")
+
+
+@pytest.mark.parametrize("limit", [3, 0])
+def test_max_buckets(tmp_path: Path, limit: int) -> None:
+    """--max-buckets: TooManyBuckets past the limit in both dialects (OSS's 100 by default); 0: none."""
+    srv = ServerProcess(tmp_path / "data", free_port(), extra_args=("--max-buckets", str(limit))).start()
+    try:
+        auth = oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+        made = [
+            oss2.Bucket(auth, srv.endpoint, f"lim-{i}", region=REGION) for i in range(3 if limit else 120)
+        ]
+        for b in made:
+            b.create_bucket()
+        if not limit:
+            assert len(oss2.Service(auth, srv.endpoint).list_buckets(max_keys=1000).buckets) == 120
+            return
+        with pytest.raises(oss2.exceptions.ServerError) as refused:
+            oss2.Bucket(auth, srv.endpoint, "lim-extra", region=REGION).create_bucket()
+        assert (refused.value.status, refused.value.code) == (400, "TooManyBuckets")
+        with pytest.raises(ClientError) as s3_refused:
+            s3_client(srv.endpoint).create_bucket(Bucket="lim-extra")
+        assert s3_refused.value.response["Error"]["Code"] == "TooManyBuckets"
+        made[0].delete_bucket()  # room again
+        oss2.Bucket(auth, srv.endpoint, "lim-extra", region=REGION).create_bucket()
+    finally:
+        srv.stop()

@@ -201,6 +201,15 @@ def main() -> None:
     "[env OSSBOX_BLOB_SWEEP_INTERVAL_SECONDS].",
 )
 @click.option(
+    "--max-buckets",
+    envvar="OSSBOX_MAX_BUCKETS",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Buckets an owner may have, as OSS's per-account limit (TooManyBuckets past it); 0: no limit "
+    "[env OSSBOX_MAX_BUCKETS].",
+)
+@click.option(
     "--tls-cert",
     envvar="OSSBOX_TLS_CERT",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -251,6 +260,7 @@ def server(
     blob_url: str,
     blob_sweep_grace_seconds: float,
     blob_sweep_interval_seconds: float,
+    max_buckets: int,
     tls_cert: Path | None,
     tls_key: Path | None,
     certs_dir: Path | None,
@@ -293,6 +303,7 @@ def server(
             blob_sweep_interval_s=blob_sweep_interval_seconds,
             tls=tls,
             https_port=https_port,
+            max_buckets=max_buckets,
         )
     )
 

@@ -45,7 +45,7 @@ from ossbox.service.committer import Committer
 from ossbox.service.encryption import KeyRing
 from ossbox.service.identities import new_key_pair
 from ossbox.service.lifecycle_runner import LifecycleRunner
-from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, Storage
+from ossbox.service.storage import DEFAULT_RESTORE_DELAY_MS, MAX_BUCKETS, Storage
 
 log = logging.getLogger("ossbox")
 ROOT_OWNER_ID = "ossbox-root"
@@ -81,6 +81,8 @@ class ServerConfig:
     blob_url: str = ""
     # The start-up sweep spares files younger than this when nodes share the data directory (PostgreSQL).
     blob_sweep_grace_s: float = 900.0
+    # Buckets an owner may have (OSS: 100); 0: no limit.
+    max_buckets: int = MAX_BUCKETS
     # HTTPS: the certificate to serve (None: plain HTTP only). With `https_port`, HTTPS listens there and
     # --address stays plain HTTP; without, --address itself is HTTPS.
     tls: TlsFiles | None = None
@@ -252,6 +254,7 @@ async def serve_worker(
         clock=clock,
         restore_delay_ms=cfg.restore_delay_ms,
         keyring=KeyRing(key, default_kms_key),
+        max_buckets=cfg.max_buckets,
     )
     del key
     account_id = meta.get_setting(ACCOUNT_ID_SETTING)

@@ -39,7 +39,7 @@ MAX_OBJECT_SIZE = 5 << 30  # single PUT / part limit
 MAX_APPEND_SIZE = 5 << 30
 MIN_PART_SIZE = 100 << 10
 MAX_PARTS = 10000
-MAX_BUCKETS = 100
+MAX_BUCKETS = 100  # OSS's default per account (--max-buckets changes it)
 # Rows fetched right after a listing skips a common prefix (the batch then grows while keys keep coming).
 _AFTER_SEEK_BATCH = 4
 DEFAULT_RESTORE_DELAY_MS = 5_000
@@ -91,8 +91,10 @@ class Storage:
         clock: Clock | None = None,
         restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS,
         keyring: KeyRing | None = None,
+        max_buckets: int = MAX_BUCKETS,
     ) -> None:
         self.meta = meta
+        self.max_buckets = max_buckets  # per owner; 0: no limit
         # None in tools that never touch object data (`ossbox lifecycle run`).
         self._keyring = keyring
         self.blobs = blobs
@@ -135,7 +137,7 @@ class Storage:
             count = txn.c.execute("SELECT COUNT(*) FROM buckets WHERE owner_id = ?", (owner_id,)).fetchone()[
                 0
             ]
-            if count >= MAX_BUCKETS:
+            if self.max_buckets and count >= self.max_buckets:
                 raise OSSError(
                     400, "TooManyBuckets", "You have attempted to create more buckets than allowed."
                 )
