@@ -222,6 +222,7 @@ def test_presigned_put_without_content_type_is_octet_stream(bucket: oss2.Bucket)
 
 
 def test_upload_callback_answers_203_and_keeps_the_object(bucket: oss2.Bucket) -> None:
+    """A callback URL nothing listens on (tests/test_callbacks.py has a listening one)."""
     config = {"callbackUrl": "http://127.0.0.1:9/never-called", "callbackBody": "bucket=${bucket}"}
     callback = base64.b64encode(json.dumps(config).encode()).decode()
     r = bucket.put_object("cb", b"data", headers={"x-oss-callback": callback})

@@ -24,8 +24,10 @@ from ossbox.protocol.actions import on_a_version
 from ossbox.protocol.request import Access, OssRequest
 from ossbox.protocol.times import DateCache
 from ossbox.service.access_log import AccessLogger
+from ossbox.service.callbacks import PUBLIC_KEY_PATH
 from ossbox.service.storage import Storage
 
+_CALLBACK_KEY_PATH = PUBLIC_KEY_PATH.encode()
 log = logging.getLogger("ossbox.app")
 
 
@@ -57,6 +59,10 @@ class OssApp:
     async def __call__(self, http: Request) -> Response:
         request_id = responses.new_request_id()
         head = http.method == "HEAD"
+        if http.method == "GET" and http.raw_path == _CALLBACK_KEY_PATH:
+            # Anonymous, as OSS's: upload callbacks name this URL for the application to check signatures.
+            pem = self.storage.callback_signer().public_pem
+            return Response(200, [("Content-Type", "application/x-pem-file")], pem)
         if is_rpc_request(http):
             resp = await self.rpc(http, request_id)
             resp.headers += [("Date", self._dates.now()), ("x-acs-request-id", request_id)]

@@ -25,7 +25,8 @@ from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, St
 from ossbox.protocol import sse
 from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
-from ossbox.service import archive, symlinks, versioning
+from ossbox.service import archive, callbacks, symlinks, versioning
+from ossbox.service.callbacks import Signer
 from ossbox.service.committer import Committer, NewBlob, Outcome
 from ossbox.service.conditions import NO_CONDITION, DeleteCondition, WriteCondition
 from ossbox.service.encryption import BlobCipher, BlobKeyError, KeyRing
@@ -103,9 +104,21 @@ class Storage:
         self.clock: Clock = clock or SystemClock()
         self.restore_delay_ms = restore_delay_ms
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="ossbox-io")
+        self._callback_signer: Signer | None = None
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
+
+    def callback_signer(self) -> Signer:
+        """The key upload callbacks are signed with: made on first use, kept in the metadata (so that every
+        node and process signs with the same one)."""
+        if self._callback_signer is None:
+            pem = self.meta.get_setting(callbacks.KEY_SETTING)
+            if pem is None:
+                fresh = Signer.new_private_pem().decode()
+                pem = self.meta.write(lambda txn: txn.set_setting_if_absent(callbacks.KEY_SETTING, fresh))
+            self._callback_signer = Signer(pem.encode())
+        return self._callback_signer
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

@@ -7,6 +7,7 @@ import base64
 from ossbox.core.errors import OSSError, invalid_argument, malformed_xml
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
+from ossbox.http.oss import callback
 from ossbox.http.oss.common import (
     MAX_XML_BODY,
     OBJECT_ACLS,
@@ -17,7 +18,7 @@ from ossbox.http.oss.common import (
     write_attrs,
     write_condition,
 )
-from ossbox.http.oss.objects import callback_not_sent, callback_requested, copy_source, source_conditions
+from ossbox.http.oss.objects import copy_source, source_conditions
 from ossbox.http.responses import quoted_etag, xml
 from ossbox.http.server import Response
 from ossbox.protocol import sse
@@ -138,7 +139,7 @@ async def complete_upload(call: Call) -> Response:
             wanted.append((int(number), etag.strip()))
         if not wanted:
             raise malformed_xml("The CompleteMultipartUpload body lists no parts.")
-    wants_callback = callback_requested(call)  # a malformed callback fails before completing
+    cb = callback.requested(call)  # a malformed callback fails before completing
     acl = acl_from(call.h, OBJECT_ACLS)
     o = await call.storage.complete_upload(
         call.bkt,
@@ -163,8 +164,8 @@ async def complete_upload(call: Call) -> Response:
     result_headers += sse.response_headers(o.sse)
     if call.bkt.versioning:
         result_headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
-    if wants_callback:
-        raise callback_not_sent(result_headers)
+    if cb is not None:
+        return await callback.answer(call, cb, o, "CompleteMultipartUpload", result_headers)
     return xml("CompleteMultipartUploadResult", inner, headers=result_headers)
 
 

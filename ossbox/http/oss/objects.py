@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import unquote
@@ -13,7 +11,7 @@ from ossbox.core.errors import OSSError, access_denied, invalid_argument, malfor
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
 from ossbox.http import request_view
-from ossbox.http.oss import compression
+from ossbox.http.oss import callback, compression
 from ossbox.http.oss.common import (
     OBJECT_ACLS,
     Call,
@@ -190,7 +188,7 @@ async def put_object(call: Call) -> Response:
     key = call.key
     validate_object_key(key)
     attrs = write_attrs(call, key)
-    wants_callback = callback_requested(call)
+    cb = callback.requested(call)
     o = await call.storage.put_object(
         call.bkt,
         key,
@@ -203,34 +201,9 @@ async def put_object(call: Call) -> Response:
     headers = _write_result_headers(o)
     if call.bkt.versioning:
         headers.append(("x-oss-version-id", wire_version_id(o.version_id)))
-    if wants_callback:
-        raise callback_not_sent(headers)
+    if cb is not None:
+        return await callback.answer(call, cb, o, "PutObject", headers)
     return Response(200, headers)
-
-
-def callback_requested(call: Call) -> bool:
-    """Checks an upload callback's form before the upload; see callback_not_sent for the outcome."""
-    raw = call.h.get("x-oss-callback") or call.q.get("callback")
-    if raw is None:
-        return False
-    try:
-        config = json.loads(base64.b64decode(raw, validate=True))
-    except (ValueError, binascii.Error) as exc:
-        raise invalid_argument("The callback configuration is not json format.", "callback", "") from exc
-    if not isinstance(config, dict) or not config.get("callbackUrl"):
-        raise invalid_argument("The callback configuration lacks callbackUrl.", "callback", "")
-    return True
-
-
-def callback_not_sent(result_headers: list[tuple[str, str]]) -> OSSError:
-    """ossbox never calls out to a callback server. OSS answers a failed callback with 203 CallbackFailed
-    after storing the object, and so does ossbox: the object is there, the callback was not sent."""
-    return OSSError(
-        203,
-        "CallbackFailed",
-        "The object is stored, but ossbox does not deliver upload callbacks.",
-        headers=dict(result_headers),
-    )
 
 
 def _write_result_headers(o: ObjectMeta) -> list[tuple[str, str]]:

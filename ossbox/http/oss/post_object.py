@@ -16,8 +16,8 @@ from ossbox.auth.authorizer import request_values
 from ossbox.core.errors import OSSError, invalid_argument
 from ossbox.core.names import validate_object_key
 from ossbox.http.form_data import FormReader, boundary_of, malformed_post, size_checked
+from ossbox.http.oss import callback
 from ossbox.http.oss.common import OBJECT_ACLS, Call, acl_from, storage_class_from
-from ossbox.http.oss.objects import callback_not_sent
 from ossbox.http.responses import quoted_etag, xml
 from ossbox.http.server import Response
 from ossbox.protocol import post_policy, sse
@@ -98,6 +98,7 @@ async def post_object(call: Call) -> Response:
     values = request_values(call.http.client, call.h, call.q, secure=call.http.secure)
     call.authorizer.check(principal, Access.OBJECT_WRITE, "oss:PutObject", bucket, key, values)
     redirect = _redirect_url(fields)
+    cb = callback.requested(call, fields)
     attrs = _attrs(fields, file_type)
     read = size_checked(reader.read_chunk, policy.length_range if policy else None)
     forbid = WriteCondition(forbid_overwrite=fields.get("x-oss-forbid-overwrite", "").lower() == "true")
@@ -105,8 +106,8 @@ async def post_object(call: Call) -> Response:
     await reader.drain(_TRAILER_LIMIT)
     headers = [("ETag", quoted_etag(o.etag)), ("x-oss-hash-crc64ecma", str(o.crc64))]
     headers += sse.response_headers(o.sse)
-    if "callback" in fields:
-        raise callback_not_sent(headers)
+    if cb is not None:
+        return await callback.answer(call, cb, o, "PostObject", headers)
     if redirect is not None:
         query = urlencode({"bucket": bucket.name, "key": key, "etag": quoted_etag(o.etag)})
         location = redirect + ("&" if "?" in redirect else "?") + query
