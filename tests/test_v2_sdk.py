@@ -178,3 +178,38 @@ def test_bucket_stat_by_storage_class_and_delete_markers(client: oss.Client, buc
     versions = client.list_object_versions(oss.ListObjectVersionsRequest(bucket=bucket))
     for v in [*(versions.version or []), *(versions.delete_marker or [])]:
         client.delete_object(oss.DeleteObjectRequest(bucket=bucket, key=v.key, version_id=v.version_id))
+
+
+def test_multipart_result_fields(client: oss.Client, bucket: str, server: ServerProcess) -> None:
+    """What OSS answers on each multipart call, field by field as the V2 SDK reads it."""
+    init = client.initiate_multipart_upload(
+        oss.InitiateMultipartUploadRequest(bucket=bucket, key="mp", storage_class="IA")
+    )
+    assert (init.bucket, init.key) == (bucket, "mp") and init.upload_id
+    body = os.urandom(1000)
+    part = client.upload_part(
+        oss.UploadPartRequest(bucket=bucket, key="mp", upload_id=init.upload_id, part_number=1, body=body)
+    )
+    assert part.etag and part.content_md5 and part.hash_crc64
+    listed = client.list_parts(oss.ListPartsRequest(bucket=bucket, key="mp", upload_id=init.upload_id))
+    assert (listed.bucket, listed.key, listed.upload_id, listed.storage_class) == (
+        bucket,
+        "mp",
+        init.upload_id,
+        "IA",
+    )
+    assert (listed.max_parts, listed.is_truncated, listed.part_number_marker) == (1000, False, 0)
+    [p] = listed.parts
+    assert (p.part_number, p.etag, p.size, p.hash_crc64) == (1, part.etag, 1000, part.hash_crc64)
+    assert p.last_modified is not None
+    uploads = client.list_multipart_uploads(oss.ListMultipartUploadsRequest(bucket=bucket))
+    assert [(u.key, u.upload_id) for u in uploads.uploads] == [("mp", init.upload_id)]
+    assert uploads.uploads[0].initiated is not None
+    parts = oss.CompleteMultipartUpload(parts=[oss.UploadPart(part_number=1, etag=part.etag)])
+    done = client.complete_multipart_upload(
+        oss.CompleteMultipartUploadRequest(
+            bucket=bucket, key="mp", upload_id=init.upload_id, complete_multipart_upload=parts
+        )
+    )
+    assert (done.bucket, done.key) == (bucket, "mp") and done.etag and done.hash_crc64
+    assert done.location == f"{server.endpoint}/{bucket}/mp"

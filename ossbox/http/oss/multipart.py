@@ -177,7 +177,7 @@ async def abort_upload(call: Call) -> Response:
 async def list_parts(call: Call) -> Response:
     upload_id = call.q["uploadId"]
     url = call.encoding_url()
-    call.storage.upload(call.bkt.name, call.key, upload_id)
+    upload = call.storage.upload(call.bkt.name, call.key, upload_id)
     max_parts = int_param(call.q, "max-parts", 1000, 1, 1000)
     marker = int_param(call.q, "part-number-marker", 0, 0, 10000)
     parts = call.storage.meta.list_parts(upload_id, marker, max_parts + 1)
@@ -192,6 +192,7 @@ async def list_parts(call: Call) -> Response:
             ("NextPartNumberMarker", parts[-1].part_number if parts else marker),
             ("MaxParts", max_parts),
             ("IsTruncated", str(truncated).lower()),
+            ("StorageClass", upload.storage_class),
         ]
     )
     if url:
