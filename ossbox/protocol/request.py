@@ -55,6 +55,8 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "bucket", "policy"): Route("GetBucketPolicy", Access.BUCKET_OWNER),
     ("DELETE", "bucket", "policy"): Route("DeleteBucketPolicy", Access.BUCKET_OWNER),
     ("GET", "object", ""): Route("GetObject", Access.OBJECT_READ),
+    # Image processing reads the object: checked as oss:GetObject, as on OSS.
+    ("GET", "object", "x-oss-process"): Route("GetObject", Access.OBJECT_READ),
     ("GET", "object", "acl"): Route("GetObjectAcl", Access.BUCKET_OWNER),
     ("GET", "object", "uploadId"): Route("ListParts", Access.BUCKET_READ),
     ("HEAD", "object", ""): Route("HeadObject", Access.OBJECT_READ),
@@ -152,6 +154,7 @@ _ROUTING_SUBRESOURCES = (
     "restore",
     "encryption",
     "symlink",
+    "x-oss-process",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
@@ -174,7 +177,6 @@ _UNSUPPORTED = frozenset(
         "metaQuery",
         "resourceGroup",
         "style",
-        "x-oss-process",
         "x-oss-async-process",
         "regionList",
         "bucketArchiveDirectRead",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import unquote
 
-from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml
+from ossbox.core.errors import OSSError, access_denied, invalid_argument, malformed_xml, not_implemented
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
 from ossbox.http import request_view
@@ -31,7 +32,8 @@ from ossbox.protocol import object_tags, sse
 from ossbox.protocol import xml as X
 from ossbox.protocol.ranges import parse_range
 from ossbox.protocol.request import Access
-from ossbox.protocol.times import iso8601, parse_http_date
+from ossbox.protocol.times import http_date, iso8601, parse_http_date
+from ossbox.service import images
 from ossbox.service.archive import FROZEN_CLASSES
 from ossbox.service.storage import SYMLINK, WriteAttrs
 from ossbox.service.versioning import Deleted
@@ -133,6 +135,8 @@ async def get_object(call: Call) -> Response:
         _check_conditions(call, o)
     except _NotModified:
         return _not_modified(o)
+    if "x-oss-process" in call.q:
+        return await _processed(call, o, body)
     standard = call.h.get("x-oss-range-behavior", "").lower() == "standard"
     rng = parse_range(call.h.get("range"), o.size, standard)
     headers = _overrides(call, object_headers(o))
@@ -152,6 +156,20 @@ async def get_object(call: Call) -> Response:
     if length <= _SMALL_GET:
         return Response(status, headers, await call.storage.read_small(o, start, length))
     return Response(status, headers, call.storage.read(o, start, length), content_length=length)
+
+
+async def _processed(call: Call, o: ObjectMeta, body: bytes | None) -> Response:
+    """GET with x-oss-process=image/...: the object's image transformed (ossbox/service/images.py)."""
+    spec = call.q["x-oss-process"]
+    if not images.is_image_process(spec):
+        raise not_implemented(f"x-oss-process {spec.split('/', 1)[0]!r} (only image/ is served)")
+    if o.size > images.MAX_SOURCE_BYTES:
+        raise invalid_argument("The image is larger than 20 MB.", "x-oss-process", spec)
+    data = body if body is not None else await call.storage.read_small(o, 0, o.size)
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(call.storage.executor, images.process, data, spec, o.size)
+    headers = [("Content-Type", result.content_type), ("Last-Modified", http_date(o.mtime_ms / 1000))]
+    return Response(200, headers, result.body)
 
 
 async def head_object(call: Call) -> Response:
