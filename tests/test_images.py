@@ -3,6 +3,7 @@ with Pillow as an application would."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import new_bucket_name
+from tests.iam import allow, new_user, policy
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
 
 
@@ -107,3 +109,68 @@ def test_processing_needs_read_access(server: ServerProcess, bucket: oss2.Bucket
     bucket.put_object_acl("photo.jpg", oss2.OBJECT_ACL_PUBLIC_READ)
     thumb = anonymous.get_object("photo.jpg", process="image/resize,w_10").read()
     assert Image.open(io.BytesIO(thumb)).size == (10, 5)
+
+
+def test_styles_with_oss2_and_the_v2_sdk(server: ServerProcess, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_style("thumb", "image/resize,w_50")
+    got = bucket.get_bucket_style("thumb")
+    assert (got.name, got.content) == ("thumb", "image/resize,w_50") and got.create_time
+    assert _image(bucket, "style/thumb").size == (50, 25)
+    bucket.put_bucket_style("thumb", "image/resize,w_20")  # replaced
+    assert _image(bucket, "style/thumb").size == (20, 10)
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
+    cfg.region = REGION
+    cfg.endpoint = server.endpoint
+    client = oss.Client(cfg)
+    client.put_style(
+        oss.PutStyleRequest(
+            bucket=bucket.bucket_name, style_name="gray", style=oss.StyleContent(content="image/rotate,90")
+        )
+    )
+    listed = client.list_style(oss.ListStyleRequest(bucket=bucket.bucket_name)).style_list.styles
+    assert sorted(s.name for s in listed) == ["gray", "thumb"]
+    bucket.delete_bucket_style("thumb")
+    with pytest.raises(oss2.exceptions.ServerError) as gone:
+        bucket.get_bucket_style("thumb")
+    assert (gone.value.status, gone.value.code) == (404, "NoSuchStyle")
+    with pytest.raises(oss2.exceptions.ServerError) as unknown:
+        bucket.get_object("photo.jpg", process="style/thumb")
+    assert unknown.value.code == "NoSuchStyle"
+    with pytest.raises(oss2.exceptions.ServerError) as bad:
+        bucket.put_bucket_style("broken", "image/explode,w_1")
+    assert (bad.value.status, bad.value.code) == (400, "InvalidArgument")
+
+
+def test_process_object_saves_the_result(bucket: oss2.Bucket) -> None:
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    result = bucket.process_object(
+        "photo.jpg",
+        f"image/resize,w_80/format,png|sys/saveas,o_{b64('thumbs/photo.png')},b_{b64(bucket.bucket_name)}",
+    )
+    assert (result.bucket, result.object, result.process_status) == (
+        bucket.bucket_name,
+        "thumbs/photo.png",
+        "OK",
+    )
+    saved = bucket.get_object("thumbs/photo.png")
+    assert saved.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(saved.read())).size == (80, 40)
+    assert result.fileSize == bucket.head_object("thumbs/photo.png").content_length
+    with pytest.raises(oss2.exceptions.ServerError) as no_target:
+        bucket.process_object("photo.jpg", "image/resize,w_10")
+    assert no_target.value.code == "InvalidArgument"
+
+
+def test_saving_needs_put_object_on_the_target(server: ServerProcess, bucket: oss2.Bucket) -> None:
+    _, auth = new_user(server, policy(allow("oss:GetObject", f"acs:oss:*:*:{bucket.bucket_name}/*")))
+    reader = oss2.Bucket(auth, server.endpoint, bucket.bucket_name, region=REGION)
+    assert Image.open(
+        io.BytesIO(reader.get_object("photo.jpg", process="image/resize,w_10").read())
+    ).size == (10, 5)
+    target = base64.urlsafe_b64encode(b"copy.jpg").decode()
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        reader.process_object("photo.jpg", f"image/resize,w_10|sys/saveas,o_{target}")
+    assert not bucket.object_exists("copy.jpg")

@@ -25,6 +25,8 @@ _CHECKED_AS = {
     "PutSymlink": "oss:PutObject",
     "GetSymlink": "oss:GetObject",
     "Options": "oss:GetObject",
+    # The source image is read; writing the result is checked as oss:PutObject on the target.
+    "ProcessObject": "oss:GetObject",
 }
 
 

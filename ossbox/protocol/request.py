@@ -57,6 +57,10 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "object", ""): Route("GetObject", Access.OBJECT_READ),
     # Image processing reads the object: checked as oss:GetObject, as on OSS.
     ("GET", "object", "x-oss-process"): Route("GetObject", Access.OBJECT_READ),
+    ("POST", "object", "x-oss-process"): Route("ProcessObject", Access.OBJECT_READ),
+    ("PUT", "bucket", "style"): Route("PutStyle", Access.BUCKET_OWNER),
+    ("GET", "bucket", "style"): Route("GetStyle", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "style"): Route("DeleteStyle", Access.BUCKET_OWNER),
     ("GET", "object", "acl"): Route("GetObjectAcl", Access.BUCKET_OWNER),
     ("GET", "object", "uploadId"): Route("ListParts", Access.BUCKET_READ),
     ("HEAD", "object", ""): Route("HeadObject", Access.OBJECT_READ),
@@ -154,6 +158,7 @@ _ROUTING_SUBRESOURCES = (
     "restore",
     "encryption",
     "symlink",
+    "style",
     "x-oss-process",
 )
 
@@ -176,7 +181,6 @@ _UNSUPPORTED = frozenset(
         "transferAcceleration",
         "metaQuery",
         "resourceGroup",
-        "style",
         "x-oss-async-process",
         "regionList",
         "bucketArchiveDirectRead",
@@ -298,6 +302,8 @@ def route(method: str, bucket: str | None, key: str | None, query: dict[str, str
         raise OSSError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
     if found.op == "ListObjects" and query.get("list-type") == "2":
         return Route("ListObjectsV2", found.access)
+    if found.op == "GetStyle" and "styleName" not in query:
+        return Route("ListStyle", found.access)
     return found
 
 

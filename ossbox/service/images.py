@@ -70,6 +70,11 @@ def process(data: bytes, spec: str, size_hint: int) -> Result:
     return _encode(state)
 
 
+def check(spec: str) -> None:
+    """400 InvalidArgument unless `spec` is a process of known operations (a style being stored)."""
+    _parse(spec)
+
+
 def _parse(spec: str) -> list[tuple[str, dict[str, str]]]:
     parts = spec.split("/")
     if parts[0] != "image":

@@ -9,6 +9,7 @@ from ossbox.http.oss import (
     cname,
     cors,
     encryption,
+    image_styles,
     lifecycle,
     listing,
     multipart,
@@ -28,6 +29,11 @@ __all__ = ["HANDLERS", "Call", "Handler"]
 
 HANDLERS: dict[str, Handler] = {
     "ListBuckets": buckets.list_buckets,
+    "PutStyle": image_styles.put_style,
+    "GetStyle": image_styles.get_style,
+    "ListStyle": image_styles.list_styles,
+    "DeleteStyle": image_styles.delete_style,
+    "ProcessObject": objects.process_object,
     "DescribeRegions": buckets.describe_regions,
     "PutBucket": buckets.put_bucket,
     "DeleteBucket": buckets.delete_bucket,

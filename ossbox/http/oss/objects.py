@@ -12,7 +12,7 @@ from ossbox.core.errors import OSSError, access_denied, invalid_argument, malfor
 from ossbox.core.names import validate_object_key
 from ossbox.core.versions import wire_version_id
 from ossbox.http import request_view
-from ossbox.http.oss import callback, compression
+from ossbox.http.oss import callback, compression, image_styles
 from ossbox.http.oss.common import (
     OBJECT_ACLS,
     Call,
@@ -159,8 +159,9 @@ async def get_object(call: Call) -> Response:
 
 
 async def _processed(call: Call, o: ObjectMeta, body: bytes | None) -> Response:
-    """GET with x-oss-process=image/...: the object's image transformed (ossbox/service/images.py)."""
-    spec = call.q["x-oss-process"]
+    """GET with x-oss-process=image/... (or style/<name>): the object's image transformed
+    (ossbox/service/images.py)."""
+    spec = image_styles.resolve(call, call.q["x-oss-process"])
     if not images.is_image_process(spec):
         raise not_implemented(f"x-oss-process {spec.split('/', 1)[0]!r} (only image/ is served)")
     if o.size > images.MAX_SOURCE_BYTES:
@@ -170,6 +171,16 @@ async def _processed(call: Call, o: ObjectMeta, body: bytes | None) -> Response:
     result = await loop.run_in_executor(call.storage.executor, images.process, data, spec, o.size)
     headers = [("Content-Type", result.content_type), ("Last-Modified", http_date(o.mtime_ms / 1000))]
     return Response(200, headers, result.body)
+
+
+async def process_object(call: Call) -> Response:
+    """POST ?x-oss-process: process the image and save the result (sys/saveas) as an object."""
+    o, body = read_target(call, True)
+    call.check_object_read(call.bkt, o, call.grant)
+    if o.size > images.MAX_SOURCE_BYTES:
+        raise invalid_argument("The image is larger than 20 MB.", "x-oss-process", "")
+    data = body if body is not None else await call.storage.read_small(o, 0, o.size)
+    return await image_styles.process_object(call, o, data)
 
 
 async def head_object(call: Call) -> Response:
