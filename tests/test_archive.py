@@ -18,6 +18,7 @@ from tests.clocked import ClockedServer, fresh_bucket, ossbox_cli
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
+from tests.v2sdk import v2_client
 
 DELAY_S = 600  # restores take ten (storage-clock) minutes: "ongoing" until a test moves the clock
 BIG = 300_000
@@ -225,11 +226,7 @@ def test_archive_bucket_default_and_versioned_restore(srv: ClockedServer) -> Non
 
 
 def test_v2_sdk_restore(srv: ClockedServer, bucket: oss2.Bucket) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = srv.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(srv.endpoint)
     name = bucket.bucket_name
     client.put_object(oss.PutObjectRequest(bucket=name, key="k", body=b"v", storage_class="ColdArchive"))
     done = client.restore_object(

@@ -18,6 +18,7 @@ from oss2.models import BucketCors, BucketLogging, BucketReferer, BucketWebsite,
 from tests.conftest import empty_and_delete, new_bucket_name
 from tests.rawhttp import signed_headers
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.v2sdk import v2_client
 
 AUTH = oss2.Auth(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
 
@@ -40,11 +41,7 @@ def bucket(features_server: ServerProcess) -> Iterator[oss2.Bucket]:
 
 @pytest.fixture
 def v2(features_server: ServerProcess) -> oss.Client:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = features_server.endpoint
-    return oss.Client(cfg)
+    return v2_client(features_server.endpoint)
 
 
 def url(b: oss2.Bucket, key: str = "") -> str:

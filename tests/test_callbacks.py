@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from tests.conftest import new_bucket_name
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 from tests.test_post_object import expires_in, post, v1_fields
+from tests.v2sdk import v2_client
 
 
 @dataclass
@@ -123,11 +124,7 @@ def test_put_object_callback_reaches_the_application(bucket: oss2.Bucket, app: A
 def test_complete_multipart_with_a_json_callback_through_the_v2_sdk(
     server: ServerProcess, bucket: oss2.Bucket, app: App
 ) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(server.endpoint)
     name = bucket.bucket_name
     upload = client.initiate_multipart_upload(
         oss.InitiateMultipartUploadRequest(bucket=name, key="mp")

@@ -20,7 +20,8 @@ from tests.blobfiles import read_blob
 from tests.clocked import fresh_bucket
 from tests.conftest import empty_and_delete, new_bucket_name
 from tests.rawhttp import signed_headers
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
+from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ServerProcess, free_port
+from tests.v2sdk import v2_client
 
 SSE = "x-oss-server-side-encryption"
 DATA_SSE = "x-oss-server-side-data-encryption"
@@ -329,11 +330,7 @@ def test_versions_and_restore_of_encrypted_objects(srv: ServerProcess) -> None:
 
 
 def test_v2_sdk(srv: ServerProcess) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = srv.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(srv.endpoint)
     name = new_bucket_name("ssev2")
     client.put_bucket(oss.PutBucketRequest(bucket=name))
     try:

@@ -16,6 +16,7 @@ from PIL import Image
 from tests.conftest import new_bucket_name
 from tests.iam import allow, new_user, policy
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.v2sdk import v2_client
 
 
 @pytest.fixture
@@ -74,11 +75,7 @@ def test_info_and_average_hue(bucket: oss2.Bucket) -> None:
 
 
 def test_v2_sdk_process_parameter(server: ServerProcess, bucket: oss2.Bucket) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(server.endpoint)
     request = oss.GetObjectRequest(bucket=bucket.bucket_name, key="photo.jpg", process="image/resize,h_20")
     assert Image.open(io.BytesIO(client.get_object(request).body.read())).size == (40, 20)
 
@@ -118,11 +115,7 @@ def test_styles_with_oss2_and_the_v2_sdk(server: ServerProcess, bucket: oss2.Buc
     assert _image(bucket, "style/thumb").size == (50, 25)
     bucket.put_bucket_style("thumb", "image/resize,w_20")  # replaced
     assert _image(bucket, "style/thumb").size == (20, 10)
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(server.endpoint)
     client.put_style(
         oss.PutStyleRequest(
             bucket=bucket.bucket_name, style_name="gray", style=oss.StyleContent(content="image/rotate,90")

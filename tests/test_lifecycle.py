@@ -39,6 +39,7 @@ from tests.clocked import TEST_CLOCK_ENV, ClockedServer, fresh_bucket
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, admin_env
+from tests.v2sdk import v2_client
 
 ENABLED = LifecycleRule.ENABLED
 
@@ -125,11 +126,7 @@ def test_rules_round_trip(bucket: oss2.Bucket) -> None:
 
 
 def test_v2_sdk_round_trip(srv: ClockedServer, bucket: oss2.Bucket) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = srv.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(srv.endpoint)
     rule = oss.LifecycleRule(
         id="r1",
         prefix="logs/",

@@ -13,7 +13,8 @@ import requests
 
 from tests.clocked import fresh_bucket
 from tests.conftest import new_bucket_name
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.server import ServerProcess
+from tests.v2sdk import v2_client
 
 MD5_HELLO = "5D41402ABC4B2A76B9719D911017C592"
 
@@ -143,11 +144,7 @@ def test_versions_of_a_symlink(server: ServerProcess) -> None:
 
 
 def test_v2_sdk(server: ServerProcess, b: oss2.Bucket) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(server.endpoint)
     name = b.bucket_name
     client.put_object(oss.PutObjectRequest(bucket=name, key="dir/t.txt", body=b"v2 data"))
     client.put_symlink(

@@ -14,6 +14,7 @@ import requests
 
 from tests.conftest import empty_and_delete, new_bucket_name
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.v2sdk import v2_client
 
 LIMIT = 819200  # bit/s, the smallest OSS accepts: 100 KiB/s
 BODY = b"t" * (150 << 10)  # 1.5 s at the limit
@@ -48,10 +49,7 @@ def test_limited_upload_and_download_are_paced(server: ServerProcess, bucket: os
     # A presigned URL carries the limit as a query parameter; the V2 SDK has a field for it.
     url = bucket.sign_url("GET", "paced", 300, params={"x-oss-traffic-limit": str(LIMIT)})
     assert timed(lambda: requests.get(url, timeout=30).raise_for_status()) >= 1.0
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region, cfg.endpoint = REGION, server.endpoint
-    v2 = oss.Client(cfg)
+    v2 = v2_client(server.endpoint)
     request = oss.AppendObjectRequest(
         bucket=bucket.bucket_name, key="appended", position=0, body=BODY, traffic_limit=LIMIT
     )

@@ -13,15 +13,12 @@ import requests
 
 from tests.conftest import new_bucket_name
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess
+from tests.v2sdk import v2_client
 
 
 @pytest.fixture
 def client(server: ServerProcess) -> oss.Client:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    return oss.Client(cfg)
+    return v2_client(server.endpoint)
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from tests.blobfiles import stored_blob_ids
 from tests.clocked import delete_everything, fresh_bucket, owner_bucket
 from tests.conftest import new_bucket_name
 from tests.rawhttp import signed_headers
-from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
+from tests.server import ServerProcess, free_port
+from tests.v2sdk import v2_client
 
 BIG = 300_000  # above the inline limit: stored as a blob file
 
@@ -337,11 +338,7 @@ def test_noncurrent_data_survives_restart_and_is_freed_when_deleted(tmp_path: Pa
 
 
 def test_v2_sdk(server: ServerProcess) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = server.endpoint
-    client = oss.Client(cfg)
+    client = v2_client(server.endpoint)
     name = new_bucket_name("v2ver")
     client.put_bucket(oss.PutBucketRequest(bucket=name))
     try:

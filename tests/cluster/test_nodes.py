@@ -19,6 +19,7 @@ from tests.cluster.conftest import Cluster, new_name
 from tests.s3.conftest import s3_client
 from tests.seaweed import SeaweedFS
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION
+from tests.v2sdk import v2_client
 from tests.volumes.conftest import TRUST_ODPS
 
 pytestmark = pytest.mark.slow
@@ -108,11 +109,7 @@ def _readable(bucket: oss2.Bucket, key: str) -> bool:
 def test_the_v2_sdk_and_boto3_across_nodes(make_cluster: Callable[..., Cluster]) -> None:
     c = make_cluster(2)
     name = new_name("sdks")
-    cfg = oss_v2.config.load_default()
-    cfg.credentials_provider = oss_v2.credentials.StaticCredentialsProvider(ACCESS_KEY_ID, ACCESS_KEY_SECRET)
-    cfg.region = REGION
-    cfg.endpoint = c.nodes[0].endpoint
-    v2 = oss_v2.Client(cfg)
+    v2 = v2_client(c.nodes[0].endpoint)
     v2.put_bucket(oss_v2.PutBucketRequest(bucket=name))
     v2.put_object(oss_v2.PutObjectRequest(bucket=name, key="v2", body=b"from the v2 sdk"))
     s3 = s3_client(c.nodes[1].endpoint)
