@@ -59,6 +59,10 @@ _ROUTES: dict[tuple[str, str, str], Route] = {
     ("GET", "object", "x-oss-process"): Route("GetObject", Access.OBJECT_READ),
     ("POST", "object", "x-oss-process"): Route("ProcessObject", Access.OBJECT_READ),
     ("PUT", "bucket", "style"): Route("PutStyle", Access.BUCKET_OWNER),
+    ("POST", "bucket", "worm"): Route("InitiateBucketWorm", Access.BUCKET_OWNER),
+    ("DELETE", "bucket", "worm"): Route("AbortBucketWorm", Access.BUCKET_OWNER),
+    ("GET", "bucket", "worm"): Route("GetBucketWorm", Access.BUCKET_OWNER),
+    ("POST", "bucket", "wormId"): Route("CompleteBucketWorm", Access.BUCKET_OWNER),
     ("GET", "bucket", "style"): Route("GetStyle", Access.BUCKET_OWNER),
     ("DELETE", "bucket", "style"): Route("DeleteStyle", Access.BUCKET_OWNER),
     ("GET", "object", "acl"): Route("GetObjectAcl", Access.BUCKET_OWNER),
@@ -160,6 +164,8 @@ _ROUTING_SUBRESOURCES = (
     "symlink",
     "style",
     "x-oss-process",
+    "worm",
+    "wormId",
 )
 
 # OSS sub-resources ossbox does not serve yet: a request naming one gets 501 rather than a wrong answer.
@@ -172,9 +178,6 @@ _UNSUPPORTED = frozenset(
         "qosInfo",
         "asyncFetch",
         "inventory",
-        "worm",
-        "wormId",
-        "wormExtend",
         "replication",
         "replicationLocation",
         "replicationProgress",
@@ -302,6 +305,8 @@ def route(method: str, bucket: str | None, key: str | None, query: dict[str, str
         raise OSSError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
     if found.op == "ListObjects" and query.get("list-type") == "2":
         return Route("ListObjectsV2", found.access)
+    if found.op == "CompleteBucketWorm" and "wormExtend" in query:
+        return Route("ExtendBucketWorm", found.access)
     if found.op == "GetStyle" and "styleName" not in query:
         return Route("ListStyle", found.access)
     return found

@@ -26,7 +26,7 @@ from ossbox.core.versions import wire_version_id
 from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import ObjectMeta
 from ossbox.protocol import object_tags
-from ossbox.service import versioning
+from ossbox.service import versioning, worm
 from ossbox.service.committer import Outcome
 from ossbox.service.lifecycle import (
     Action,
@@ -159,6 +159,8 @@ class LifecycleRunner:
             await asyncio.sleep(0)
 
     def _current_op(self, bucket: str, plans: list[_Plan]) -> Callable[[SqlTxn], Outcome[tuple[int, int]]]:
+        retention = self.storage.retention(bucket)
+
         def op(txn: SqlTxn) -> Outcome[tuple[int, int]]:
             row = txn.get_bucket(bucket)
             if row is None:
@@ -171,6 +173,8 @@ class LifecycleRunner:
                 if cur is None or not _same(cur, plan):
                     continue
                 if plan.kind == EXPIRE:
+                    if row.versioning != "Enabled" and worm.protected(retention, cur, now):
+                        continue  # a retention policy outranks the rule: the next pass after it ends
                     dead += versioning.delete_current(txn, row, plan.key, now)[1]
                     expired += 1
                 else:
@@ -216,7 +220,10 @@ class LifecycleRunner:
     def _noncurrent_op(
         self, bucket: str, plans: list[_Plan]
     ) -> Callable[[SqlTxn], Outcome[tuple[int, int, int]]]:
+        retention = self.storage.retention(bucket)
+
         def op(txn: SqlTxn) -> Outcome[tuple[int, int, int]]:
+            now = self.storage.now_ms()
             expired = moved = markers = 0
             dead: list[str] = []
             for plan in plans:
@@ -237,6 +244,8 @@ class LifecycleRunner:
                     dead += txn.delete_noncurrent(bucket, plan.key, o.vseq)
                     markers += 1
                 elif plan.kind == EXPIRE:
+                    if worm.protected(retention, o, now):
+                        continue
                     dead += versioning.delete_version(txn, bucket, plan.key, wire_version_id(o.version_id))[1]
                     expired += 1
                 else:

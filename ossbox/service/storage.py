@@ -25,7 +25,7 @@ from ossbox.meta.types import Bucket, Extent, ListedObject, ObjectMeta, Part, St
 from ossbox.protocol import sse
 from ossbox.protocol.crc64 import crc64, crc64_combine
 from ossbox.protocol.s3 import checksums
-from ossbox.service import archive, callbacks, symlinks, versioning
+from ossbox.service import archive, callbacks, symlinks, versioning, worm
 from ossbox.service.callbacks import Signer
 from ossbox.service.committer import Committer, NewBlob, Outcome
 from ossbox.service.conditions import NO_CONDITION, DeleteCondition, WriteCondition
@@ -108,6 +108,10 @@ class Storage:
 
     def now_ms(self) -> int:
         return self.clock.now_ms()
+
+    def retention(self, bucket: str) -> worm.Policy | None:
+        """The bucket's retention policy in force now (cached with the bucket's configuration)."""
+        return worm.load(self.meta.bucket_configs.get(bucket, worm.CONFIG), self.now_ms())
 
     def callback_signer(self) -> Signer:
         """The key upload callbacks are signed with: made on first use, kept in the metadata (so that every
@@ -464,12 +468,14 @@ class Storage:
         return await self.committer.commit(self._put_op(obj, condition), [data.new_blob])
 
     def _put_op(self, obj: ObjectMeta, condition: WriteCondition) -> Callable[[SqlTxn], Outcome[ObjectMeta]]:
+        retention = self.retention(obj.bucket)
+
         def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             bucket = txn.get_bucket(obj.bucket)
             if bucket is None:
                 raise no_such_bucket(obj.bucket)
             condition.check(txn, bucket, obj.key)
-            return Outcome(obj, versioning.install(txn, bucket, obj, obj.mtime_ms))
+            return Outcome(obj, versioning.install(txn, bucket, obj, obj.mtime_ms, retention))
 
         return op
 
@@ -490,6 +496,8 @@ class Storage:
         data = await self._ingest(
             read_chunk, content_length, content_md5, MAX_APPEND_SIZE, stored_sse=stored_sse
         )
+
+        retention = self.retention(bucket.name)
 
         def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
@@ -522,7 +530,8 @@ class Storage:
                 )
                 # The first append creates a version; later ones extend it in place (OSS keeps no
                 # version per append).
-                return Outcome(obj, versioning.install(txn, row, obj, now))
+                return Outcome(obj, versioning.install(txn, row, obj, now, retention))
+            worm.check_mutable(retention, cur, now)  # appending changes a protected object's data
             # MD5 cannot be extended, so an appendable object's ETag chains the ETags of its appends.
             etag = hashlib.md5(bytes.fromhex(cur.etag.split("-")[0]) + data.md5).hexdigest().upper()
             obj = replace(
@@ -557,6 +566,7 @@ class Storage:
         if src_version_id is not None:
             check_version_id(src_version_id)
         stored_sse = self.new_object_sse(dst.name, dst_sse)
+        retention = self.retention(dst.name)
         for _ in range(_REWRITE_ATTEMPTS):
             snapshot, rewritten = await self._rewrite_if_needed(
                 lambda: self._copy_source(self.meta, src_bucket, src_key, src_version_id), stored_sse, check
@@ -598,7 +608,7 @@ class Storage:
                         storage_class=attrs.storage_class or obj.storage_class,
                         tagging=obj.tagging if attrs.tagging is None else attrs.tagging,
                     )
-                return Outcome((obj, src), versioning.install(txn, target, obj, now))
+                return Outcome((obj, src), versioning.install(txn, target, obj, now, retention))
 
             try:
                 return await self.committer.commit(op, rewritten.new_blobs if rewritten else ())
@@ -821,12 +831,13 @@ class Storage:
                 condition.check(found[0] if found else None)
             else:
                 condition.check(txn.get_object(bucket, key))
+        retention = self.retention(bucket)
         if version_id is not None:
-            return versioning.delete_version(txn, bucket, key, version_id)
+            return versioning.delete_version(txn, bucket, key, version_id, retention, self.now_ms())
         row = txn.get_bucket(bucket)
         if row is None:
             raise no_such_bucket(bucket)
-        return versioning.delete_current(txn, row, key, self.now_ms())
+        return versioning.delete_current(txn, row, key, self.now_ms(), retention)
 
     async def delete_objects(
         self,
@@ -848,7 +859,7 @@ class Storage:
                 try:
                     done, freed = self._delete_one(txn, bucket, key, version_id, condition)
                 except OSSError as exc:
-                    if exc.code != "PreconditionFailed":
+                    if exc.code not in ("PreconditionFailed", "FileImmutable"):
                         raise
                     results.append(exc)  # checked before anything of this key was changed
                     continue
@@ -1168,6 +1179,8 @@ class Storage:
         list answers the object it made, as long as that object is still the key's current version.
         """
 
+        retention = self.retention(bucket.name)
+
         def op(txn: SqlTxn) -> Outcome[ObjectMeta]:
             row = txn.get_bucket(bucket.name)
             upload = txn.get_upload(upload_id)
@@ -1242,7 +1255,7 @@ class Storage:
                 tagging=upload.tagging,
                 sse=upload.sse,
             )
-            dead = versioning.install(txn, row, obj, obj.mtime_ms)
+            dead = versioning.install(txn, row, obj, obj.mtime_ms, retention)
             dead += txn.delete_upload(upload_id)
             return Outcome(obj, dead)
 

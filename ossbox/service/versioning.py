@@ -21,6 +21,7 @@ from ossbox.core.errors import OSSError, invalid_argument
 from ossbox.core.versions import NULL_VERSION, version_id_for, vseq_of, wire_version_id
 from ossbox.meta.sql_store import SqlTxn
 from ossbox.meta.types import Bucket, ObjectMeta
+from ossbox.service import worm
 
 ENABLED = "Enabled"
 SUSPENDED = "Suspended"
@@ -78,9 +79,15 @@ def _retire_current(txn: SqlTxn, bucket: Bucket, key: str, now_ms: int) -> list[
     return dead
 
 
-def install(txn: SqlTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int) -> list[str]:
+def install(
+    txn: SqlTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int, retention: worm.Policy | None = None
+) -> list[str]:
     """Make `obj` the current version of its key, as the bucket's versioning says. `bucket` must be the
-    row read in this transaction. Sets obj's version id; returns the file blobs left unreferenced."""
+    row read in this transaction. Sets obj's version id; returns the file blobs left unreferenced. Under
+    a `retention` policy, replacing a protected version is refused (a new version of a versioned bucket
+    replaces nothing)."""
+    if retention is not None and bucket.versioning != ENABLED:
+        worm.check_mutable(retention, _replaced(txn, bucket, obj.key), now_ms)
     if not bucket.versioning:
         return txn.put_object(obj)
     dead = _retire_current(txn, bucket, obj.key, now_ms)
@@ -89,8 +96,20 @@ def install(txn: SqlTxn, bucket: Bucket, obj: ObjectMeta, now_ms: int) -> list[s
     return dead + txn.put_object(obj)
 
 
-def delete_current(txn: SqlTxn, bucket: Bucket, key: str, now_ms: int) -> tuple[Deleted, list[str]]:
-    """DeleteObject without a version id."""
+def _replaced(txn: SqlTxn, bucket: Bucket, key: str) -> ObjectMeta | None:
+    """The version a write or delete of `key` destroys: the current object, or (suspended) the null one."""
+    if bucket.versioning == SUSPENDED:
+        null = txn.find_version(bucket.name, key, NULL_VERSION)
+        return null[0] if null is not None else None
+    return txn.get_object(bucket.name, key)
+
+
+def delete_current(
+    txn: SqlTxn, bucket: Bucket, key: str, now_ms: int, retention: worm.Policy | None = None
+) -> tuple[Deleted, list[str]]:
+    """DeleteObject without a version id (refused for a protected version it would destroy)."""
+    if retention is not None and bucket.versioning != ENABLED:
+        worm.check_mutable(retention, _replaced(txn, bucket, key), now_ms)
     if not bucket.versioning:
         return Deleted("", False), txn.delete_object(bucket.name, key)
     dead = _retire_current(txn, bucket, key, now_ms)
@@ -115,13 +134,21 @@ def delete_current(txn: SqlTxn, bucket: Bucket, key: str, now_ms: int) -> tuple[
     return Deleted(wire_version_id(version_id), True), dead
 
 
-def delete_version(txn: SqlTxn, bucket: str, key: str, version_id: str) -> tuple[Deleted, list[str]]:
+def delete_version(
+    txn: SqlTxn,
+    bucket: str,
+    key: str,
+    version_id: str,
+    retention: worm.Policy | None = None,
+    now_ms: int = 0,
+) -> tuple[Deleted, list[str]]:
     """DeleteObject with a (checked) version id: remove that version for good. Deleting a version that
-    does not exist succeeds, as deleting a missing key does."""
+    does not exist succeeds, as deleting a missing key does; a protected one is refused."""
     found = txn.find_version(bucket, key, version_id)
     if found is None:
         return Deleted(version_id, False), []
     victim, current = found
+    worm.check_mutable(retention, victim, now_ms)
     if current:
         dead = txn.delete_object(bucket, key)
         was_newest = True

@@ -22,6 +22,7 @@ from ossbox.http.oss import (
     tagging,
     versioning,
     website,
+    worm,
 )
 from ossbox.http.oss.common import Call, Handler
 
@@ -29,6 +30,11 @@ __all__ = ["HANDLERS", "Call", "Handler"]
 
 HANDLERS: dict[str, Handler] = {
     "ListBuckets": buckets.list_buckets,
+    "InitiateBucketWorm": worm.initiate,
+    "AbortBucketWorm": worm.abort,
+    "CompleteBucketWorm": worm.complete,
+    "ExtendBucketWorm": worm.extend,
+    "GetBucketWorm": worm.get,
     "PutStyle": image_styles.put_style,
     "GetStyle": image_styles.get_style,
     "ListStyle": image_styles.list_styles,

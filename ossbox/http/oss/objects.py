@@ -426,7 +426,8 @@ async def delete_multiple(call: Call) -> Response:
         inner += "".join(
             _deleted_xml(key, asked, done, url)
             for (key, asked), done in zip(targets, results, strict=True)
-            if not isinstance(done, OSSError)  # only conditional deletes (S3's) fail one by one
+            # Conditional deletes (S3's) and keys under retention fail one by one: OSS lists only the deleted.
+            if not isinstance(done, OSSError)
         )
     return xml("DeleteResult", inner)
 
