@@ -108,6 +108,12 @@ class ServerProcess:
                 str(self.data_dir),
                 *meta_args,
                 *blob_args,
+                # Callbacks reach loopback only: no test sends traffic anywhere else.
+                *(
+                    []
+                    if "--callback-hosts" in self.extra_args
+                    else ["--callback-hosts", "127.0.0.1,localhost"]
+                ),
                 *self.extra_args,
             ],
             stdout=log,

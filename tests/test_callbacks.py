@@ -198,3 +198,15 @@ def test_post_object_callback_field(features_server: ServerProcess, app: App) ->
         for o in oss2.ObjectIterator(b):
             b.delete_object(o.key)
         b.delete_bucket()
+
+
+def test_a_host_outside_callback_hosts_is_never_contacted(bucket: oss2.Bucket, app: App) -> None:
+    """Test servers allow loopback only (--callback-hosts 127.0.0.1,localhost): another host is refused
+    before any lookup or connection, and the upload answers 203 with the reason."""
+    config = {"callbackUrl": f"http://callback.example/;{app.url()}", "callbackBody": "object=${object}"}
+    r = bucket.put_object("elsewhere", b"data", headers={"x-oss-callback": _b64(config)})
+    assert r.status == 200 and len(app.received) == 1  # the second URL, on loopback, took it
+    only_remote = {"callbackUrl": "http://callback.example/", "callbackBody": "object=${object}"}
+    r = bucket.put_object("elsewhere", b"data", headers={"x-oss-callback": _b64(only_remote)})
+    answer = r.resp.read()
+    assert r.status == 203 and b"not allowed by this server" in answer

@@ -152,6 +152,9 @@ def test_process_object_saves_the_result(bucket: oss2.Bucket) -> None:
     assert saved.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(saved.read())).size == (80, 40)
     assert result.fileSize == bucket.head_object("thumbs/photo.png").content_length
+    same_bucket = bucket.process_object("photo.jpg", f"image/resize,w_10|sys/saveas,o_{b64('t2.jpg')}")
+    assert (same_bucket.bucket, same_bucket.object) == ("", "t2.jpg")  # OSS names the bucket only if asked
+    assert bucket.object_exists("t2.jpg")
     with pytest.raises(oss2.exceptions.ServerError) as no_target:
         bucket.process_object("photo.jpg", "image/resize,w_10")
     assert no_target.value.code == "InvalidArgument"

@@ -210,6 +210,15 @@ def main() -> None:
     "[env OSSBOX_MAX_BUCKETS].",
 )
 @click.option(
+    "--callback-hosts",
+    envvar="OSSBOX_CALLBACK_HOSTS",
+    default="*",
+    show_default=True,
+    help="Comma-separated host patterns (shell-style: *.corp.example, 10.0.*) that upload callbacks may be "
+    "sent to; a callback to any other host fails with 203 CallbackFailed without being sent "
+    "[env OSSBOX_CALLBACK_HOSTS].",
+)
+@click.option(
     "--tls-cert",
     envvar="OSSBOX_TLS_CERT",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -261,6 +270,7 @@ def server(
     blob_sweep_grace_seconds: float,
     blob_sweep_interval_seconds: float,
     max_buckets: int,
+    callback_hosts: str,
     tls_cert: Path | None,
     tls_key: Path | None,
     certs_dir: Path | None,
@@ -304,6 +314,7 @@ def server(
             tls=tls,
             https_port=https_port,
             max_buckets=max_buckets,
+            callback_hosts=tuple(h.strip() for h in callback_hosts.split(",") if h.strip()),
         )
     )
 

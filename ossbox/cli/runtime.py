@@ -83,6 +83,8 @@ class ServerConfig:
     blob_sweep_grace_s: float = 900.0
     # Buckets an owner may have (OSS: 100); 0: no limit.
     max_buckets: int = MAX_BUCKETS
+    # Hosts upload callbacks may be POSTed to (shell patterns); ("*",): any, as on OSS.
+    callback_hosts: tuple[str, ...] = ("*",)
     # HTTPS: the certificate to serve (None: plain HTTP only). With `https_port`, HTTPS listens there and
     # --address stays plain HTTP; without, --address itself is HTTPS.
     tls: TlsFiles | None = None
@@ -255,6 +257,7 @@ async def serve_worker(
         restore_delay_ms=cfg.restore_delay_ms,
         keyring=KeyRing(key, default_kms_key),
         max_buckets=cfg.max_buckets,
+        callback_hosts=cfg.callback_hosts,
     )
     del key
     account_id = meta.get_setting(ACCOUNT_ID_SETTING)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import http.client
 import json
 import re
@@ -64,11 +65,10 @@ def parse(config_b64: str, variables_b64: str | None) -> Callback:
     if body_type not in (_FORM, "application/json"):
         raise invalid_argument("The callbackBodyType is invalid.", "callback", body_type)
     variables = _decode(variables_b64, "callback-var") if variables_b64 else {}
-    if any(not k.startswith("x:") for k in variables):
-        raise invalid_argument("Callback variables must be named x:<name>.", "callback-var", "")
     return Callback(
         urls, str(config.get("callbackHost", "")), str(config.get("callbackBody", "")), body_type,
-        {k: str(v) for k, v in variables.items()},
+        # Only x:<name> variables exist in a body; others are ignored, as OSS ignores them.
+        {k: str(v) for k, v in variables.items() if k.startswith("x:")},
     )  # fmt: skip
 
 
@@ -123,12 +123,20 @@ class Answer:
     content_type: str
 
 
-def deliver(cb: Callback, body: bytes, signer: Signer, public_key_url: str) -> Answer:
-    """POST to each URL in turn until one answers 200 with JSON; CallbackFailed (203) when none does."""
+def deliver(
+    cb: Callback, body: bytes, signer: Signer, public_key_url: str, allowed_hosts: tuple[str, ...] = ("*",)
+) -> Answer:
+    """POST to each URL in turn until one answers 200 with JSON; CallbackFailed (203) when none does. A URL
+    whose host matches none of `allowed_hosts` (shell patterns, `--callback-hosts`) is not contacted."""
     reasons = []
     for url in cb.urls:
+        full = url if "://" in url else "http://" + url
+        host = (urlsplit(full).hostname or "").lower()
+        if not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed_hosts):
+            reasons.append(f"The callback host {host} is not allowed by this server (--callback-hosts).")
+            continue
         try:
-            return _post(url if "://" in url else "http://" + url, cb, body, signer, public_key_url)
+            return _post(full, cb, body, signer, public_key_url)
         except _Failed as exc:
             reasons.append(str(exc))
     raise callback_failed("; ".join(reasons))

@@ -93,9 +93,11 @@ class Storage:
         restore_delay_ms: int = DEFAULT_RESTORE_DELAY_MS,
         keyring: KeyRing | None = None,
         max_buckets: int = MAX_BUCKETS,
+        callback_hosts: tuple[str, ...] = ("*",),
     ) -> None:
         self.meta = meta
         self.max_buckets = max_buckets  # per owner; 0: no limit
+        self.callback_hosts = callback_hosts  # hosts upload callbacks may be sent to (shell patterns)
         # None in tools that never touch object data (`ossbox lifecycle run`).
         self._keyring = keyring
         self.blobs = blobs

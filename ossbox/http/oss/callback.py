@@ -43,7 +43,9 @@ async def answer(
     key_url = call.origin + callbacks.PUBLIC_KEY_PATH
     loop = asyncio.get_running_loop()
     try:
-        got = await loop.run_in_executor(call.storage.executor, callbacks.deliver, cb, body, signer, key_url)
+        got = await loop.run_in_executor(
+            call.storage.executor, callbacks.deliver, cb, body, signer, key_url, call.storage.callback_hosts
+        )
     except OSSError as exc:
         exc.headers.update(dict(headers))
         raise

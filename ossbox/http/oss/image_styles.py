@@ -134,7 +134,9 @@ async def process_object(call: Call, o: ObjectMeta, data: bytes) -> Response:
 
     attrs = WriteAttrs(content_type=result.content_type)
     saved = await call.storage.put_object(bucket, target_key, read_chunk, len(result.body), None, attrs)
-    answer = {"bucket": bucket.name, "fileSize": saved.size, "object": saved.key, "status": "OK"}
+    # OSS names the bucket only when the request did (b_): "" means the source's bucket.
+    answer = {"bucket": bucket.name if params.get("b") else "", "fileSize": saved.size, "object": saved.key,
+              "status": "OK"}  # fmt: skip
     return Response(200, [("Content-Type", "application/json")], json.dumps(answer).encode())
 
 
