@@ -7,7 +7,8 @@
 # active environment: pip install munch gevent isodate pytz httplib2 lxml pyyaml requests boto3 pytest
 # pytest-timeout. Starts `ossbox server --workers 1` on a free loopback port with a data directory of its
 # own, makes the alt and tenant identities (RAM users with AliyunOSSFullAccess), writes the suite's config,
-# runs test_s3.py and prints pytest's summary line; the full output and the server log stay in $WORK.
+# runs test_s3.py and prints pytest's summary line and how the failures differ from the recorded ones
+# (tests/conformance/s3_tests_failing.txt); the full output and the server log stay in $WORK.
 # Only 127.0.0.1 is contacted.
 set -euo pipefail
 suite=$(cd "$1" && pwd); shift
@@ -82,4 +83,10 @@ cd "$suite"
 S3TEST_CONF="$WORK/s3.conf" python -m pytest s3tests/functional/test_s3.py -q --timeout 60 \
   -p no:cacheprovider -rf "$@" > "$WORK/result.txt" 2>&1 || true
 tail -1 "$WORK/result.txt"
+# Against the failures recorded in tests/conformance/s3_tests_failing.txt (the run docs/s3.md reports):
+# what fails now and did not then, and what passes now.
+grep -o '^FAILED s3tests/functional/test_s3.py::[^ ]*' "$WORK/result.txt" | sed 's/^FAILED //' | sort \
+  > "$WORK/failing.txt"
+echo "failing now, not in s3_tests_failing.txt: $(comm -13 "$repo/tests/conformance/s3_tests_failing.txt" "$WORK/failing.txt" | tr '\n' ' ')"
+echo "in s3_tests_failing.txt, passing now: $(comm -23 "$repo/tests/conformance/s3_tests_failing.txt" "$WORK/failing.txt" | wc -l)"
 echo "full output: $WORK/result.txt, server log: $WORK/server.log"
