@@ -1,9 +1,9 @@
 """Bucket configurations in the metadata store: one document per (bucket, configuration name).
 
 Some configurations are consulted on the request path (CORS, referer, website, access logging, CNAME
-bindings, the default encryption rule that every write reads): those are loaded for every bucket at once
-and cached until any process changes a configuration or a bucket (see shared_state.py), so that a
-request to a bucket without any of them costs one dict lookup.
+bindings, the default encryption rule and the retention policy that every write reads): those are loaded
+for every bucket at once and cached until any process changes a configuration or a bucket (see
+shared_state.py), so that a request to a bucket without any of them costs one dict lookup.
 The others (tagging) are read when asked for.
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from ossbox.meta.connection import Connection
 
 # Consulted on requests: cached for every bucket.
-HOT_CONFIGS = ("cors", "referer", "website", "logging", "cname", "encryption")
+HOT_CONFIGS = ("cors", "referer", "website", "logging", "cname", "encryption", "worm")
 _LOADED = ""  # a key no bucket has: present once the hot configurations are loaded
 
 

@@ -112,8 +112,10 @@ class Storage:
         return self.clock.now_ms()
 
     def retention(self, bucket: str) -> worm.Policy | None:
-        """The bucket's retention policy in force now (cached with the bucket's configuration)."""
-        return worm.load(self.meta.bucket_configs.get(bucket, worm.CONFIG), self.now_ms())
+        """The bucket's retention policy in force now, from the cached request-path configurations (every
+        write asks: no query). On the event loop's thread, where the metadata's read connection lives."""
+        hot = self.meta.bucket_configs.hot(bucket)
+        return worm.load(hot.get(worm.CONFIG) if hot is not None else None, self.now_ms())
 
     def callback_signer(self) -> Signer:
         """The key upload callbacks are signed with: made on first use, kept in the metadata (so that every
@@ -813,8 +815,10 @@ class Storage:
         if version_id is not None:
             check_version_id(version_id)
 
+        retention = self.retention(bucket)
+
         def op(txn: SqlTxn) -> Outcome[Deleted]:
-            done, dead = self._delete_one(txn, bucket, key, version_id, condition)
+            done, dead = self._delete_one(txn, bucket, key, version_id, condition, retention)
             return Outcome(done, dead)
 
         return await self.committer.commit(op)
@@ -826,6 +830,7 @@ class Storage:
         key: str,
         version_id: str | None,
         condition: DeleteCondition | None = None,
+        retention: worm.Policy | None = None,
     ) -> tuple[Deleted, list[str]]:
         if condition:
             if version_id is not None:
@@ -833,7 +838,6 @@ class Storage:
                 condition.check(found[0] if found else None)
             else:
                 condition.check(txn.get_object(bucket, key))
-        retention = self.retention(bucket)
         if version_id is not None:
             return versioning.delete_version(txn, bucket, key, version_id, retention, self.now_ms())
         row = txn.get_bucket(bucket)
@@ -853,13 +857,14 @@ class Storage:
             if version_id is not None:
                 check_version_id(version_id)
         checks = list(conditions) if conditions is not None else [None] * len(targets)
+        retention = self.retention(bucket)
 
         def op(txn: SqlTxn) -> Outcome[list[Deleted | OSSError]]:
             dead: list[str] = []
             results: list[Deleted | OSSError] = []
             for (key, version_id), condition in zip(targets, checks, strict=True):
                 try:
-                    done, freed = self._delete_one(txn, bucket, key, version_id, condition)
+                    done, freed = self._delete_one(txn, bucket, key, version_id, condition, retention)
                 except OSSError as exc:
                     if exc.code not in ("PreconditionFailed", "FileImmutable"):
                         raise
