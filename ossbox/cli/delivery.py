@@ -34,8 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ossbox.delivery")
 F = TypeVar("F", bound=Callable[..., Any])
 
-DELIVERY_DB = "delivery.sqlite3"
-LOCK_FILE = "delivery.lock"
+LEASE_NAME = "delivery"  # on SQLite, the flock of DATA_DIR/delivery.lock
 SERVICE_NAME = "otsdatadelivery.ots.aliyuncs.com"
 ROLE_POLICY = "AliyunServiceRolePolicyForOTSDataDelivery"
 # What the default role may do: write and read back delivered files, nothing to buckets themselves.
@@ -102,7 +101,7 @@ def ensure_delivery_role(meta: SqlMeta, account_id: str) -> str:
 
 
 def open_delivery_api(
-    data_dir: Path, meta: SqlMeta, service: TableService, now_ms: Callable[[], int]
+    data_dir: Path, meta_url: str, meta: SqlMeta, service: TableService, now_ms: Callable[[], int]
 ) -> DeliveryApi:
     from ossbox.cli.runtime import ACCOUNT_ID_SETTING
     from ossbox.tables.delivery import DeliveryApi
@@ -112,7 +111,10 @@ def open_delivery_api(
         assert account_id, "prepare() stores the account id"
         return ensure_delivery_role(meta, account_id)
 
-    return DeliveryApi(data_dir / DELIVERY_DB, service.table_info, now_ms, default_role, missing_dependency())
+    from ossbox.delivery.store import DeliveryStore, open_delivery_db
+
+    store = DeliveryStore(open_delivery_db(data_dir, meta_url))
+    return DeliveryApi(store, service.table_info, now_ms, default_role, missing_dependency())
 
 
 def _env_number(name: str, default: float, minimum: float) -> float:
@@ -142,7 +144,7 @@ def warn_if_disabled() -> None:
 
 
 def start_delivery(
-    data_dir: Path, meta: SqlMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
+    data_dir: Path, meta_url: str, meta: SqlMeta, region: str, host: str, port: int, now_ms: Callable[[], int]
 ) -> DeliveryLeader | None:
     """Start this process's candidate for leading delivery (None: delivery is disabled, which the server
     says once at start: see `warn_if_disabled`)."""
@@ -154,7 +156,7 @@ def start_delivery(
     from ossbox.delivery.leader import DeliveryLeader
     from ossbox.delivery.model import Task
     from ossbox.delivery.source import TableReader
-    from ossbox.delivery.store import DeliveryStore
+    from ossbox.delivery.store import DeliveryStore, open_delivery_db
     from ossbox.delivery.worker import DeliveryWorker, Settings
     from ossbox.service.identities import IdentityAdmin
 
@@ -189,17 +191,19 @@ def start_delivery(
         return Destination(endpoint, region, task.config.bucket, sessions.session(task.config.role_arn))
 
     def make_worker() -> DeliveryWorker:
-        from ossbox.cli.tables import TABLES_DB
+        from ossbox.cli.tables import open_tables_db
 
         return DeliveryWorker(
-            DeliveryStore(data_dir / DELIVERY_DB),
-            TableReader(data_dir / TABLES_DB),
+            DeliveryStore(open_delivery_db(data_dir, meta_url)),
+            TableReader(open_tables_db(data_dir, meta_url)),
             destination,
             settings,
             now_ms,
         )
 
-    leader = DeliveryLeader(data_dir / LOCK_FILE, make_worker)
+    # One process of all that share the metadata leads (an flock next to SQLite, an advisory lock on
+    # PostgreSQL).
+    leader = DeliveryLeader(meta.lease(LEASE_NAME), make_worker)
     leader.start()
     return leader
 

@@ -23,7 +23,8 @@ def meta() -> None:
 @data_dir_option
 def meta_copy(source: str, target: str, data_dir: Path) -> None:
     """Copy every bucket, object, version, upload, identity and setting from one store into an empty one,
-    then compare both table by table. Stop the servers using the source first."""
+    with the project catalog, the table service's tables and delivery's tasks, then compare both table by
+    table. Stop the servers using the source first."""
     try:
         reports = copy_store(source, target, data_dir)
     except (CopyError, MetaConfigError) as exc:

@@ -286,10 +286,9 @@ async def serve_worker(
         ),
         s3_domains=cfg.s3_domains,
     )
-    tables = open_table_service(cfg.data_dir, meta, resolve, authorizer, cfg.region, clock.now_ms)
-    projects = open_project_service(
-        cfg.data_dir, meta, resolved_meta_url(cfg.meta_url), account_id, ROOT_OWNER_ID, cfg.region
-    )
+    meta_url = resolved_meta_url(cfg.meta_url)
+    tables = open_table_service(cfg.data_dir, meta_url, meta, resolve, authorizer, cfg.region, clock.now_ms)
+    projects = open_project_service(cfg.data_dir, meta, meta_url, account_id, ROOT_OWNER_ID, cfg.region)
     state = ServerState()
     handler = dispatch(app, tables.app, projects)
     listeners = await _listen(cfg, handler, state, port, https_port, reuse_port)
@@ -300,7 +299,7 @@ async def serve_worker(
     own_host, own_port = _plain_listener(cfg, listeners)
     projects.set_own_address(own_host, own_port)
     on_listening(listening_port)
-    delivery = start_delivery(cfg.data_dir, meta, cfg.region, own_host, own_port, tables.now_ms)
+    delivery = start_delivery(cfg.data_dir, meta_url, meta, cfg.region, own_host, own_port, tables.now_ms)
     background: list[asyncio.Task[None]] = []
     if cfg.lifecycle_interval_s > 0:
         passes = every(

@@ -13,7 +13,8 @@ import click
 from ossbox.auth.authorizer import Authorizer
 from ossbox.auth.principals import CredentialResolver, Kind, Principal
 from ossbox.cli.options import data_dir_option
-from ossbox.core.errors import OSSError
+from ossbox.core.errors import MetaUnavailable, OSSError
+from ossbox.meta.side_db import SideDb, is_postgres, open_side_db
 from ossbox.meta.sql_store import SqlMeta
 
 if TYPE_CHECKING:
@@ -23,10 +24,17 @@ if TYPE_CHECKING:
     from ossbox.tables.delivery import DeliveryApi
     from ossbox.tables.storage import TableStorage
 
-TABLES_DB = "tables.sqlite3"
+TABLES_DB = "tables.sqlite3"  # the embedded default's file: open_tables_db's name + ".sqlite3"
 # Tests: the server's test clock (cell timestamps, TTL, credentials' expiry, restores, lifecycle) starts this
 # many seconds ahead; see ossbox/core/clock.py.
 CLOCK_OFFSET_ENV = "OSSBOX_CLOCK_OFFSET_S"
+
+
+def open_tables_db(data_dir: Path, meta_url: str) -> SideDb:
+    """The table service's database: `<data_dir>/tables.sqlite3`, or schema ossbox_tables on PostgreSQL."""
+    from ossbox.tables.storage import SQLITE_PRAGMAS
+
+    return open_side_db("tables", "ossbox.tables", data_dir, meta_url, SQLITE_PRAGMAS)
 
 
 @dataclass
@@ -45,6 +53,7 @@ class TableRuntime:
 
 def open_table_service(
     data_dir: Path,
+    meta_url: str,
     meta: SqlMeta,
     resolve: CredentialResolver,
     authorizer: Authorizer,
@@ -63,6 +72,8 @@ def open_table_service(
     def credential(access_key_id: str, token: str | None) -> tuple[str, object]:
         try:
             cred = resolve(access_key_id, token)
+        except MetaUnavailable:
+            raise  # not the caller's fault: the app answers 503, which the SDK retries
         except OSSError as exc:
             raise auth_failed(exc.message) from None
         if cred.principal.kind is Kind.SERVICE:
@@ -80,9 +91,9 @@ def open_table_service(
 
     from ossbox.cli.delivery import open_delivery_api
 
-    storage = TableStorage(data_dir / TABLES_DB, now_ms)
+    storage = TableStorage(open_tables_db(data_dir, meta_url), now_ms)
     service = TableService(storage, now_ms, authorize)
-    delivery = open_delivery_api(data_dir, meta, service, now_ms)
+    delivery = open_delivery_api(data_dir, meta_url, meta, service, now_ms)
     service.handlers.update(delivery.handlers())
     app = TableApp(service, Verifier(credential))
     return TableRuntime(app, storage, now_ms, delivery)
@@ -96,13 +107,19 @@ def tables() -> None:
 @tables.command("list")
 @data_dir_option
 def tables_list(data_dir: Path) -> None:
-    """List instances and their tables (instances are created by their first CreateTable)."""
+    """List instances and their tables (instances are created by their first CreateTable); with
+    OSSBOX_META_URL set, those in its PostgreSQL database."""
+    from ossbox.cli.runtime import resolved_meta_url
     from ossbox.tables.changelog import ChangeLog
 
-    path = data_dir / TABLES_DB
-    if not path.exists():
+    url = resolved_meta_url()
+    if not is_postgres(url) and not (data_dir / TABLES_DB).exists():
         return
-    with ChangeLog(path) as log:
-        for instance, name, created_ms in log.tables():
-            created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created_ms / 1000))
-            click.echo(f"{instance}\t{name}\t{created}")
+    db = open_tables_db(data_dir, url)
+    try:
+        with ChangeLog(db) as log:
+            for instance, name, created_ms in log.tables():
+                created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created_ms / 1000))
+                click.echo(f"{instance}\t{name}\t{created}")
+    finally:
+        db.close()

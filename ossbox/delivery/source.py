@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from ossbox.tables.changelog import DELETE_ROW, PUT, ChangeLog
+from ossbox.tables.changelog import DELETE_ROW, PUT, ChangeLog, Database
 from ossbox.tables.keys import encode_key
 from ossbox.tables.plainbuffer import Value
 from ossbox.tables.snapshot import RowScan, TableSchema
+
+
+class OpenDatabase(Database, Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,10 @@ class ChangePage:
 
 
 class TableReader:
-    """Both read-only views of one tables database, opened on first use."""
+    """Both read-only views of one tables database (its SQLite file, or an open database, which the reader
+    takes over and closes), opened on first use."""
 
-    def __init__(self, tables_db: Path) -> None:
+    def __init__(self, tables_db: Path | OpenDatabase) -> None:
         self._path = tables_db
         self._log: ChangeLog | None = None
         self._scan: RowScan | None = None
@@ -52,6 +58,8 @@ class TableReader:
             if part is not None:
                 part.close()
         self._log = self._scan = None
+        if not isinstance(self._path, Path):
+            self._path.close()
 
     def _changes(self) -> ChangeLog:
         if self._log is None:

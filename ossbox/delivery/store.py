@@ -1,4 +1,5 @@
-"""Delivery tasks, their progress and their staged files: `<data-dir>/delivery.sqlite3`.
+"""Delivery tasks, their progress and their staged files: `<data-dir>/delivery.sqlite3`, or schema
+`ossbox_delivery` in the metadata's PostgreSQL database when nodes share one (ossbox.meta.side_db).
 
 SQLite in WAL mode with synchronous=FULL, like the table service's database, and a database of its own so
 that delivery never waits behind table writes. The server's API processes write `tasks`; only the process
@@ -15,50 +16,23 @@ So the checkpoint moves only after the files exist, and a file is never written 
 from __future__ import annotations
 
 import json
-import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from ossbox.core.sqlite_files import connect_wal
 from ossbox.delivery.model import Status, Task, TaskConfig
+from ossbox.meta.side_db import DbConn, SideDb, open_side_db
 
-_SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    task_id TEXT PRIMARY KEY,
-    instance TEXT NOT NULL,
-    table_name TEXT NOT NULL,
-    name TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created_ms INTEGER NOT NULL,
-    UNIQUE (instance, name)
-);
--- The committed progress of a task (Progress as JSON): written only in a commit or, with nothing staged,
--- to move the sync time.
-CREATE TABLE IF NOT EXISTS progress (
-    task_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-);
--- The last failure of a task, cleared by the next success.
-CREATE TABLE IF NOT EXISTS errors (
-    task_id TEXT PRIMARY KEY,
-    code TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    since_ms INTEGER NOT NULL
-);
--- A staged batch: the progress to commit once every one of its files is in the bucket.
-CREATE TABLE IF NOT EXISTS staged (
-    task_id TEXT PRIMARY KEY,
-    state TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS staged_files (
-    task_id TEXT NOT NULL,
-    object_key TEXT NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (task_id, object_key)
-);
-"""
+
+def open_delivery_db(data_dir: Path, meta_url: str) -> SideDb:
+    return open_side_db("delivery", "ossbox.delivery", data_dir, meta_url)
+
+
+_PUT_PROGRESS = (
+    "INSERT INTO progress (task_id, state) VALUES (?, ?) "
+    "ON CONFLICT (task_id) DO UPDATE SET state = excluded.state"
+)
 
 
 class TaskExists(Exception):
@@ -107,25 +81,17 @@ _TASK_COLUMNS = "task_id, instance, table_name, name, config, created_ms"
 
 
 class DeliveryStore:
-    """One connection; use one store per thread."""
+    """Takes over `db` (closed with the store); any thread may use it (each has its own connection)."""
 
-    def __init__(self, path: Path) -> None:
-        # synchronous=FULL: a commit (of a staged batch above all) is on disk before anything acts on it.
-        self._conn = connect_wal(path)
-        if self._conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA.split(";\n"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+    def __init__(self, db: SideDb) -> None:
+        self._db = db
+
+    @property
+    def _conn(self) -> DbConn:
+        return self._db.conn()
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> DeliveryStore:
         return self
@@ -135,8 +101,8 @@ class DeliveryStore:
     ) -> None:
         self.close()
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self._conn)
+    def _write(self) -> AbstractContextManager[DbConn]:
+        return self._db.write()
 
     # -- tasks (the API) -------------------------------------------------------------------------------
     def create_task(self, task: Task) -> None:
@@ -174,7 +140,7 @@ class DeliveryStore:
             args.append(table)
         if where:
             query += " WHERE " + " AND ".join(where)
-        return [_task(r) for r in self._conn.execute(query + " ORDER BY instance, name", args)]
+        return [_task(r) for r in self._conn.execute(query + " ORDER BY instance, name", args).fetchall()]
 
     def delete_task(self, task_id: str) -> None:
         with self._write() as c:
@@ -195,7 +161,7 @@ class DeliveryStore:
             if not c.execute("SELECT 1 FROM tasks WHERE task_id = ?", (task_id,)).fetchone():
                 return False
             c.execute(
-                "INSERT OR REPLACE INTO progress (task_id, state) VALUES (?, ?)",
+                _PUT_PROGRESS,
                 (task_id, progress.to_json()),
             )
             return True
@@ -207,12 +173,15 @@ class DeliveryStore:
                 return False
             c.execute("DELETE FROM staged_files WHERE task_id = ?", (task_id,))
             c.execute(
-                "INSERT OR REPLACE INTO staged (task_id, state) VALUES (?, ?)", (task_id, progress.to_json())
+                "INSERT INTO staged (task_id, state) VALUES (?, ?) "
+                "ON CONFLICT (task_id) DO UPDATE SET state = excluded.state",
+                (task_id, progress.to_json()),
             )
-            c.executemany(
-                "INSERT INTO staged_files (task_id, object_key, data) VALUES (?, ?, ?)",
-                [(task_id, f.key, f.data) for f in files],
-            )
+            for f in files:
+                c.execute(
+                    "INSERT INTO staged_files (task_id, object_key, data) VALUES (?, ?, ?)",
+                    (task_id, f.key, f.data),
+                )
             return True
 
     def staged(self, task_id: str) -> tuple[Progress, list[StagedFile]] | None:
@@ -223,7 +192,7 @@ class DeliveryStore:
             StagedFile(k, bytes(d))
             for k, d in self._conn.execute(
                 "SELECT object_key, data FROM staged_files WHERE task_id = ? ORDER BY object_key", (task_id,)
-            )
+            ).fetchall()
         ]
         return Progress.from_json(row[0]), files
 
@@ -233,7 +202,7 @@ class DeliveryStore:
             row = c.execute("SELECT state FROM staged WHERE task_id = ?", (task_id,)).fetchone()
             if row is None:
                 return None
-            c.execute("INSERT OR REPLACE INTO progress (task_id, state) VALUES (?, ?)", (task_id, row[0]))
+            c.execute(_PUT_PROGRESS, (task_id, row[0]))
             c.execute("DELETE FROM staged WHERE task_id = ?", (task_id,))
             c.execute("DELETE FROM staged_files WHERE task_id = ?", (task_id,))
             return Progress.from_json(row[0])
@@ -244,8 +213,10 @@ class DeliveryStore:
             old = c.execute("SELECT code, since_ms FROM errors WHERE task_id = ?", (task_id,)).fetchone()
             since = int(old[1]) if old and old[0] == code else now_ms
             c.execute(
-                "INSERT OR REPLACE INTO errors (task_id, code, detail, since_ms) "
-                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE task_id = ?)",
+                "INSERT INTO errors (task_id, code, detail, since_ms) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM tasks WHERE task_id = ?) "
+                "ON CONFLICT (task_id) DO UPDATE SET code = excluded.code, detail = excluded.detail, "
+                "since_ms = excluded.since_ms",
                 (task_id, code, detail[:2000], since, task_id),
             )
 
@@ -273,19 +244,3 @@ class DeliveryStore:
         if row:
             status.error_code, status.error_detail, status.error_ms = row[0], row[1], int(row[2])
         return status
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception), yielding the connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")

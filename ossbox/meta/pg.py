@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -141,3 +142,45 @@ class PooledReads:
 
     def close(self) -> None:
         self._pool.close()
+
+
+class ChangeFeed:
+    """A counter that moves on every NOTIFY on `channel`, and whenever one may have been missed (the
+    listening connection was lost or not yet listening), so a cache dropped when it moves is never stale
+    for longer than a notification takes. Listens on a thread and connection of its own."""
+
+    def __init__(self, url: str, channel: str, what: str) -> None:
+        self.count = 0
+        self._url = url
+        self._channel = channel
+        self._what = what  # for the warning when the feed is lost
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name=f"ossbox-listen-{channel}", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        # Joined, so that a supervisor that forks workers next has no thread holding a connection.
+        self._thread.join(timeout=2)
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn = connect(self._url)
+            except MetaUnavailable:
+                self.count += 1
+                self._stop.wait(0.5)
+                continue
+            try:
+                with conn:
+                    conn.execute(f"LISTEN {self._channel}")
+                    self.count += 1  # what committed before LISTEN took effect was not announced to us
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5):
+                            self.count += 1
+            except psycopg.Error:
+                self.count += 1
+                if self._stop.is_set():
+                    return
+                log.warning("lost the change feed of %s; caches are dropped until it is back", self._what)
+                self._stop.wait(0.5)

@@ -27,7 +27,7 @@ import psycopg
 from ossbox.core.errors import MetaUnavailable, OSSError
 from ossbox.meta.leases import PgLease
 from ossbox.meta.names import PG_SHARED_FILE
-from ossbox.meta.pg import PgConnection, PooledReads, connect
+from ossbox.meta.pg import ChangeFeed, PgConnection, PooledReads
 from ossbox.meta.shared_state import SharedState
 from ossbox.meta.sql_store import (
     SqlMeta,
@@ -105,19 +105,14 @@ class PostgresMeta(SqlMeta):
             migrating.close()
         self._writers = threading.local()
         self._all_writers: list[PgConnection] = []
-        self._notified = 0
-        self._stop = threading.Event()
         shared = SharedState(data_dir / PG_SHARED_FILE)
         self._writers_lock = threading.Lock()
         self._reads = PooledReads(url, _READ_POOL_SIZE)
+        self._feed = ChangeFeed(url, CHANNEL, "the metadata")
         super().__init__(PgConnection(url), shared)
-        self._listener = threading.Thread(target=self._listen, name="ossbox-meta-listen", daemon=True)
-        self._listener.start()
 
     def close(self) -> None:
-        self._stop.set()
-        # Joined, so that a supervisor that forks workers next has no thread holding a connection.
-        self._listener.join(timeout=2)
+        self._feed.close()
         self._reads.close()
         self._read.close()  # type: ignore[attr-defined]
         for conn in self._all_writers:
@@ -143,31 +138,7 @@ class PostgresMeta(SqlMeta):
 
     # ---------------------------------------------------------------- caches across nodes
     def _generation(self) -> int:
-        return self._shared.generation() + self._notified
-
-    def _listen(self) -> None:
-        """LISTEN until closed; any notification, or a lost connection, drops this process's caches."""
-        while not self._stop.is_set():
-            try:
-                conn = connect(self.url)
-            except MetaUnavailable:
-                self._notified += 1
-                self._stop.wait(0.5)
-                continue
-            try:
-                with conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    # Changes committed before LISTEN took effect are not announced to us.
-                    self._notified += 1
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=0.5):
-                            self._notified += 1
-            except psycopg.Error:
-                self._notified += 1
-                if self._stop.is_set():
-                    return
-                log.warning("lost the metadata change feed; caches are dropped until it is back")
-                self._stop.wait(0.5)
+        return self._shared.generation() + self._feed.count
 
     # ---------------------------------------------------------------- reads from worker threads
     def _reader(self) -> PooledReads:

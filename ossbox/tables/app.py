@@ -8,10 +8,18 @@ import hashlib
 import logging
 import uuid
 
+from ossbox.core.errors import MetaUnavailable
 from ossbox.http.server import BodyTooLarge, ClientDisconnected, Request, Response
 from ossbox.tables import validate
 from ossbox.tables.auth import Verified, Verifier, is_auth_error, sign_response
-from ossbox.tables.errors import TableError, auth_failed, body_too_large, internal_error, method_not_allowed
+from ossbox.tables.errors import (
+    TableError,
+    auth_failed,
+    body_too_large,
+    internal_error,
+    method_not_allowed,
+    unavailable,
+)
 from ossbox.tables.service import TableService
 from ossbox.tables.wire import pb
 
@@ -62,6 +70,9 @@ class TableApp:
                 verified = None  # the SDK does not check the signature of an OTSAuthFailed answer
         except ClientDisconnected:
             raise
+        except MetaUnavailable:  # the database (PostgreSQL) is unreachable: the SDK retries a 503
+            failure = unavailable()
+            status, answer = failure.status, _error_body(failure)
         except Exception:
             log.exception("table request %s failed: %s", request_id, path[:200])
             failure = internal_error()

@@ -1,7 +1,9 @@
 """Reading a table's change log: every acknowledged PutRow, UpdateRow and DeleteRow, in commit order.
 
 For incremental delivery and anything else that follows a table. It reads the server's tables database
-directly (read-only; SQLite's WAL lets it run beside the server) and imports no server module:
+directly (read-only; SQLite's WAL lets it run beside the server) and imports no server module. Give it the
+SQLite file, or, where the nodes keep it in PostgreSQL, the open database (ossbox.meta.side_db's
+`open_side_db("tables", "ossbox.tables", data_dir, meta_url)`), which it reads and leaves open:
 
     with ChangeLog(data_dir / "tables.sqlite3") as log:
         checkpoint = log.start("my-instance", "orders")       # before the oldest record still kept
@@ -22,9 +24,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Protocol
 
 from ossbox.tables.plainbuffer import (
     OP_DELETE_ALL_VERSIONS,
@@ -83,10 +87,39 @@ def _kind(op: int) -> str:
     return PUT
 
 
+class Database(Protocol):
+    """An open tables database: its `conn()` is the calling thread's connection."""
+
+    def conn(self) -> Any: ...
+
+
+class ReadOnly:
+    """Statements on the tables database: a read-only SQLite connection of its own, or the calling
+    thread's connection of an open database."""
+
+    def __init__(self, source: Path | Database) -> None:
+        self._db: Database | None = None
+        self._own: sqlite3.Connection | None = None
+        if isinstance(source, Path):
+            self._own = sqlite3.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
+            self._own.execute("PRAGMA busy_timeout=30000")
+        else:
+            self._db = source
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
+        if self._own is not None:
+            return self._own.execute(sql, parameters)
+        assert self._db is not None
+        return self._db.conn().execute(sql, parameters)
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+
+
 class ChangeLog:
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout=30000")
+    def __init__(self, source: Path | Database) -> None:
+        self._conn = ReadOnly(source)
 
     def close(self) -> None:
         self._conn.close()
@@ -150,7 +183,7 @@ class ChangeLog:
         ).fetchall()
         records = []
         for seq, ts_ms, action, data in rows:
-            row = decode_row(data)
+            row = decode_row(bytes(data))
             records.append(
                 ChangeRecord(
                     checkpoint=int(seq),

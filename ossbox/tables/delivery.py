@@ -2,8 +2,8 @@
 DescribeDeliveryTask and DeleteDeliveryTask, POSTed and signed like every other table operation (the Go and
 Java SDKs' calls; ossbox.delivery.client for Python and `ossbox delivery`).
 
-Tasks are kept in `<data-dir>/delivery.sqlite3` (ossbox.delivery.store); whichever server process leads
-delivery picks them up from there. Like the rest of the table service, only the account owner's keys are
+Tasks are kept in the delivery database (ossbox.delivery.store); whichever server process leads delivery
+picks them up from there. Like the rest of the table service, only the account owner's keys are
 accepted.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from ossbox.delivery.ddl import create_table_statement
@@ -43,13 +42,13 @@ def task_already_exist(name: str) -> TableError:
 class DeliveryApi:
     def __init__(
         self,
-        store_path: Path,
+        store: DeliveryStore,
         table_info: Callable[[str, str], TableInfo | None],
         now_ms: Callable[[], int],
         default_role_arn: Callable[[], str],
         disabled_reason: str | None = None,
     ) -> None:
-        self._store = DeliveryStore(store_path)
+        self._store = store  # taken over: closed with the API
         self._table_info = table_info
         self._now_ms = now_ms
         self._default_role_arn = default_role_arn

@@ -79,6 +79,10 @@ def storage_full() -> TableError:
     return TableError(503, "OTSServerUnavailable", "The server has no space left to store this write.")
 
 
+def unavailable() -> TableError:
+    return TableError(503, "OTSServerUnavailable", "The table service's database is unreachable; try again.")
+
+
 def trimmed_data_access() -> TableError:
     return TableError(
         400, "OTSTrimmedDataAccess", "Requested stream data is already trimmed or does not exist."

@@ -163,10 +163,20 @@ class TableService:
 
     def table_info(self, instance: str, name: str) -> TableInfo | None:
         """A table as this process knows it (call() refreshes that first); for the delivery API."""
-        return self._tables.get((instance, name))
+        return self._known(instance, name)
+
+    def _known(self, instance: str, name: str) -> TableInfo | None:
+        info = self._tables.get((instance, name))
+        if info is None:
+            # Made by another node a moment ago, whose notification is still on its way: ask the database
+            # (only on a miss, so known tables cost no query).
+            info = self._storage.load_table(instance, name)
+            if info is not None:
+                self._tables[(instance, name)] = info
+        return info
 
     def _table(self, instance: str, name: str) -> TableInfo:
-        info = self._tables.get((instance, name))
+        info = self._known(instance, name)
         if info is None:
             raise table_not_exist()
         return info

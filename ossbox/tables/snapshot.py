@@ -1,7 +1,7 @@
 """Reading a table's current rows in primary-key order, read-only: the full (BASE) part of delivery.
 
-Like `changelog`, it opens the server's tables database read-only beside the running server and imports no
-server module (standard library and anycrc only):
+Like `changelog`, it reads the server's tables database (the SQLite file, opened read-only beside the running
+server, or an open database) and imports no server module (standard library and anycrc only):
 
     with RowScan(data_dir / "tables.sqlite3") as scan:
         schema = scan.schema("my-instance", "orders")
@@ -19,12 +19,11 @@ table's TTL, as GetRow with max_versions=1 answers.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ossbox.tables.changelog import NoSuchTable
+from ossbox.tables.changelog import Database, NoSuchTable, ReadOnly
 from ossbox.tables.plainbuffer import PKValue, Value, decode_row
 
 
@@ -52,9 +51,8 @@ class Page:
 
 
 class RowScan:
-    def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-        self._conn.execute("PRAGMA busy_timeout=30000")
+    def __init__(self, source: Path | Database) -> None:
+        self._conn = ReadOnly(source)
 
     def close(self) -> None:
         self._conn.close()
@@ -107,7 +105,7 @@ class RowScan:
             last_key = bytes(key)
             if floor is not None and write_ms < floor:
                 continue  # the whole row has outlived the TTL
-            decoded = decode_row(data)
+            decoded = decode_row(bytes(data))
             newest: dict[str, tuple[int, Value]] = {}
             for cell in decoded.cells:
                 if cell.value is None or cell.ts is None or (floor is not None and cell.ts < floor):

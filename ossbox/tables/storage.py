@@ -1,14 +1,19 @@
-"""The table service's storage: its own SQLite database (WAL, synchronous=FULL) with group commit.
+"""The table service's storage, with group commit: its own SQLite database in the data directory (WAL,
+synchronous=FULL), or schema `ossbox_tables` in the metadata's PostgreSQL database when nodes share one
+(ossbox.meta.side_db gives both).
 
-Why SQLite and not a key-value engine: rows are kept one SQLite row per table row, keyed by an
-order-preserving encoding of the primary key (keys.py) in a WITHOUT ROWID table, so a point read is one
-B-tree lookup and GetRange is an index range scan in key order; durability, crash safety and the change log
-commit in the same transaction as the row. docs/tables.md and docs/benchmarks.md have the measurements.
+Why SQL and not a key-value engine: rows are kept one database row per table row, keyed by an
+order-preserving encoding of the primary key (keys.py; SQLite's BLOB and PostgreSQL's bytea both compare
+bytewise), so a point read is one B-tree lookup and GetRange is an index range scan in key order;
+durability, crash safety and the change log commit in the same transaction as the row.
+docs/tables.md and docs/benchmarks.md have the measurements.
 
-Reads run on the caller's (event loop) thread through one connection. Every write goes through `run`:
+Reads run on the caller's (event loop) thread through its own connection. Every write goes through `run`:
 a writer thread takes all queued operations, runs each inside its own SAVEPOINT (one failing, say on a
-condition check, rolls back alone), commits once with an fsync, and only then answers them: an acknowledged
-write is durable, and nothing is visible before its commit.
+condition check, rolls back alone), commits once, and only then answers them: an acknowledged write is
+durable, and nothing is visible before its commit. Writes of every process and node take turns (the side
+database's write lock), so change log sequence numbers are in commit order: a reader that has seen record
+N never later finds a new record below N.
 """
 
 from __future__ import annotations
@@ -22,13 +27,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ossbox.core.sqlite_files import connect_wal
-from ossbox.meta.shared_state import SharedState
-from ossbox.tables.errors import TableError, storage_full
+import psycopg
+
+from ossbox.core.errors import MetaUnavailable
+from ossbox.meta.side_db import DbConn, SideDb
+from ossbox.tables.errors import TableError, storage_full, unavailable
 from ossbox.tables.model import TableInfo
 
 log = logging.getLogger("ossbox.tables")
@@ -36,52 +41,14 @@ log = logging.getLogger("ossbox.tables")
 T = TypeVar("T")
 _MAX_BATCH = 512
 _PRUNE_EVERY_S = 60.0
+_SCAN_PAGE = 256
+# The SQLite file's page cache (64 MiB): GetRange over a large table stays in memory.
+SQLITE_PRAGMAS = ("cache_size=-65536",)
 
 # The stream API's ActionType values.
 ACTION_PUT = 1
 ACTION_UPDATE = 2
 ACTION_DELETE = 3
-
-
-def _migrations() -> list[tuple[int, str]]:
-    found = []
-    for entry in resources.files("ossbox.tables").joinpath("migrations").iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
-
-
-def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    if read_only:
-        conn = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-        )
-    else:
-        # Commits are fsync'd (synchronous=FULL); group commit keeps that affordable.
-        conn = connect_wal(path)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA cache_size=-65536")
-    return conn
-
-
-def migrate(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER)"
-    )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-    for version, sql in _migrations():
-        if version in done:
-            continue
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in sql.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, int(time.time() * 1000)))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
 
 @dataclass(frozen=True)
@@ -96,13 +63,15 @@ class RowRecord:
 class Txn:
     """Operations inside the writer's transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: DbConn) -> None:
         self.c = conn
         # Set when the transaction changes the table catalog, which every server process keeps in memory.
         self.catalog_changed = False
 
     def ensure_instance(self, name: str, now_ms: int) -> None:
-        self.c.execute("INSERT OR IGNORE INTO instances (name, created_ms) VALUES (?, ?)", (name, now_ms))
+        self.c.execute(
+            "INSERT INTO instances (name, created_ms) VALUES (?, ?) ON CONFLICT DO NOTHING", (name, now_ms)
+        )
 
     def table_count(self, instance: str) -> int:
         return int(
@@ -111,12 +80,11 @@ class Txn:
 
     def insert_table(self, info: TableInfo) -> int:
         self.catalog_changed = True
-        cur = self.c.execute(
-            "INSERT INTO tables (instance, name, meta) VALUES (?, ?, ?)",
+        row = self.c.execute(
+            "INSERT INTO tables (instance, name, meta) VALUES (?, ?, ?) RETURNING table_id",
             (info.instance, info.name, info.to_json()),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        ).fetchone()
+        return int(row[0])
 
     def update_table(self, info: TableInfo) -> None:
         self.catalog_changed = True
@@ -144,8 +112,10 @@ class Txn:
 
     def put_row(self, table_id: int, row: RowRecord) -> None:
         self.c.execute(
-            "INSERT OR REPLACE INTO rows (table_id, pk, data, write_ms, oldest_ms, most_versions) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rows (table_id, pk, data, write_ms, oldest_ms, most_versions) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (table_id, pk) DO UPDATE SET data = excluded.data, "
+            "write_ms = excluded.write_ms, oldest_ms = excluded.oldest_ms, "
+            "most_versions = excluded.most_versions",
             (table_id, row.pk, row.data, row.write_ms, row.oldest_ms, row.most_versions),
         )
 
@@ -166,8 +136,9 @@ class Txn:
             return 0
         cur = self.c.execute("DELETE FROM changes WHERE table_id = ? AND seq <= ?", (table_id, row[0]))
         self.c.execute(
-            "UPDATE tables SET changes_trimmed_through = max(changes_trimmed_through, ?) WHERE table_id = ?",
-            (row[0], table_id),
+            "UPDATE tables SET changes_trimmed_through = ? "
+            "WHERE table_id = ? AND changes_trimmed_through < ?",
+            (row[0], table_id, row[0]),
         )
         return cur.rowcount
 
@@ -182,21 +153,25 @@ class _Job(Generic[T]):
 def _is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(exc, psycopg.errors.DiskFull):
+        return True
     return isinstance(exc, sqlite3.OperationalError) and "full" in str(exc)
 
 
+def _failure(exc: BaseException) -> BaseException:
+    """What a write's caller is answered when its batch could not commit."""
+    if _is_disk_full(exc):
+        return storage_full()
+    if isinstance(exc, MetaUnavailable | psycopg.OperationalError):
+        return unavailable()
+    return exc
+
+
 class TableStorage:
-    def __init__(self, path: Path, now_ms: Callable[[], int]) -> None:
-        self.path = path
+    def __init__(self, db: SideDb, now_ms: Callable[[], int]) -> None:
+        """Takes over `db` (closed with the storage)."""
+        self._db = db
         self._now_ms = now_ms
-        # Several server processes share the database: their writers take turns on this lock, and a
-        # commit that changes the table catalog bumps its counter so the others reload theirs.
-        self._shared = SharedState(path.with_name(path.name + ".shared"))
-        self._write = connect(path)
-        with self._shared.write_lock():
-            migrate(self._write)
-        self._read = connect(path)
-        self._txn = Txn(self._write)
         self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._last_prune = float("-inf")  # the first commit prunes
         self._thread = threading.Thread(target=self._run, name="ossbox-tables-writer", daemon=True)
@@ -205,18 +180,27 @@ class TableStorage:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
-        self._read.close()
-        self._write.close()
-        self._shared.close()
+        self._db.close()
 
     def catalog_generation(self) -> int:
-        """Changes whenever any process commits a change to the table catalog."""
-        return self._shared.generation()
+        """Changes whenever any process or node commits a change to the table catalog."""
+        return self._db.generation()
+
+    @property
+    def _read(self) -> DbConn:
+        return self._db.conn()
 
     # ----------------------------------------------------------------------------------------- reads
     def load_tables(self) -> list[TableInfo]:
         rows = self._read.execute("SELECT table_id, instance, name, meta FROM tables").fetchall()
         return [TableInfo.from_json(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def load_table(self, instance: str, name: str) -> TableInfo | None:
+        row = self._read.execute(
+            "SELECT table_id, instance, name, meta FROM tables WHERE instance = ? AND name = ?",
+            (instance, name),
+        ).fetchone()
+        return None if row is None else TableInfo.from_json(row[0], row[1], row[2], row[3])
 
     def get_row(self, table_id: int, pk: bytes) -> RowRecord | None:
         row = self._read.execute(
@@ -226,24 +210,24 @@ class TableStorage:
         return None if row is None else RowRecord(pk, row[0], row[1], row[2], row[3])
 
     def scan(self, table_id: int, start: bytes, end: bytes, forward: bool) -> Iterator[RowRecord]:
-        """Rows from `start` (inclusive) towards `end` (exclusive), in key order or reversed."""
+        """Rows from `start` (inclusive) towards `end` (exclusive), in key order or reversed, read a page
+        at a time (each page is one statement, consistent in itself), so a caller that stops early has not
+        read the rest of the range."""
+        columns = "SELECT pk, data, write_ms, oldest_ms, most_versions FROM rows WHERE table_id = ? AND "
         if forward:
-            sql = (
-                "SELECT pk, data, write_ms, oldest_ms, most_versions FROM rows "
-                "WHERE table_id = ? AND pk >= ? AND pk < ? ORDER BY pk"
-            )
+            first = columns + "pk >= ? AND pk < ? ORDER BY pk LIMIT ?"
+            rest = columns + "pk > ? AND pk < ? ORDER BY pk LIMIT ?"
         else:
-            sql = (
-                "SELECT pk, data, write_ms, oldest_ms, most_versions FROM rows "
-                "WHERE table_id = ? AND pk <= ? AND pk > ? ORDER BY pk DESC"
-            )
-        cur = self._read.execute(sql, (table_id, start, end))
-        try:
-            while batch := cur.fetchmany(256):
-                for r in batch:
-                    yield RowRecord(r[0], r[1], r[2], r[3], r[4])
-        finally:
-            cur.close()
+            first = columns + "pk <= ? AND pk > ? ORDER BY pk DESC LIMIT ?"
+            rest = columns + "pk < ? AND pk > ? ORDER BY pk DESC LIMIT ?"
+        sql, bound = first, start
+        while True:
+            page = self._read.execute(sql, (table_id, bound, end, _SCAN_PAGE)).fetchall()
+            for r in page:
+                yield RowRecord(bytes(r[0]), bytes(r[1]), r[2], r[3], r[4])
+            if len(page) < _SCAN_PAGE:
+                return
+            sql, bound = rest, bytes(page[-1][0])
 
     def changes_trimmed_through(self, table_id: int) -> int:
         row = self._read.execute(
@@ -288,40 +272,32 @@ class TableStorage:
                 return
 
     def _process(self, batch: list[_Job[Any]]) -> None:
-        with self._shared.write_lock():
-            self._process_locked(batch)
-
-    def _process_locked(self, batch: list[_Job[Any]]) -> None:
-        c = self._write
         results: list[tuple[bool, Any]] = []
-        self._txn.catalog_changed = False
         try:
-            c.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                c.execute("SAVEPOINT op")
-                try:
-                    value = job.op(self._txn)
-                except Exception as exc:
-                    c.execute("ROLLBACK TO op")
+            with self._db.write() as c:
+                txn = Txn(c)
+                for job in batch:
+                    c.execute("SAVEPOINT op")
+                    try:
+                        value = job.op(txn)
+                    except Exception as exc:
+                        c.execute("ROLLBACK TO op")
+                        c.execute("RELEASE op")
+                        if not isinstance(exc, TableError):
+                            if _is_disk_full(exc):
+                                exc = storage_full()
+                            else:
+                                log.exception("table write failed")
+                        results.append((False, exc))
+                        continue
                     c.execute("RELEASE op")
-                    if not isinstance(exc, TableError):
-                        if _is_disk_full(exc):
-                            exc = storage_full()
-                        else:
-                            log.exception("table write failed")
-                    results.append((False, exc))
-                    continue
-                c.execute("RELEASE op")
-                results.append((True, value))
-            self._maybe_prune()
-            c.execute("COMMIT")
-            if self._txn.catalog_changed:
-                self._shared.bump()
-        except Exception as exc:  # disk full or I/O error at commit: nothing in the batch happened
-            if c.in_transaction:
-                c.execute("ROLLBACK")
-            failure: BaseException = storage_full() if _is_disk_full(exc) else exc
-            if not _is_disk_full(exc):
+                    results.append((True, value))
+                self._maybe_prune(txn)
+                if txn.catalog_changed:
+                    self._db.announce()
+        except Exception as exc:  # disk full, I/O error or a lost database: nothing in the batch happened
+            failure = _failure(exc)
+            if failure is exc:
                 log.exception("commit of %d table writes failed", len(batch))
             for job in batch:
                 _settle(job, False, failure)
@@ -329,16 +305,16 @@ class TableStorage:
         for job, (ok, value) in zip(batch, results, strict=True):
             _settle(job, ok, value)
 
-    def _maybe_prune(self) -> None:
+    def _maybe_prune(self, txn: Txn) -> None:
         """Drops change log records past each table's retention, at most once a minute."""
         now = time.monotonic()
         if now - self._last_prune < _PRUNE_EVERY_S:
             return
         self._last_prune = now
         now_ms = self._now_ms()
-        for table_id, meta in self._write.execute("SELECT table_id, meta FROM tables").fetchall():
+        for table_id, meta in txn.c.execute("SELECT table_id, meta FROM tables").fetchall():
             info = TableInfo.from_json(table_id, "", "", meta)
-            removed = self._txn.prune_changes(table_id, now_ms - info.changelog_retention_s * 1000)
+            removed = txn.prune_changes(table_id, now_ms - info.changelog_retention_s * 1000)
             if removed:
                 log.info("change log of table %d: removed %d records past retention", table_id, removed)
 

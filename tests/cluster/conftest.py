@@ -59,20 +59,22 @@ def blob_store(request: pytest.FixtureRequest) -> SeaweedFS | None:
 def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
 
-    def make(count: int = 3, *extra: str, weed: SeaweedFS | None = None) -> Cluster:
+    def make(
+        count: int = 3, *extra: str, weed: SeaweedFS | None = None, node_env: dict[str, str] | None = None
+    ) -> Cluster:
         """`count` nodes on a new database; their blobs in the shared data directory, or in a prefix of
         its own in `weed`."""
         url = pg.cluster().create_database("c" + uuid.uuid4().hex[:12])
         data_dir = tmp_path / f"shared-{len(made)}"
         cluster = Cluster(url, data_dir)
-        env: dict[str, str] = {}
+        env: dict[str, str] = dict(node_env or {})
         if weed is not None:
             # Every node needs the same master key (docs/scale-out.md); the first start creates it.
             data_dir.mkdir(parents=True)
             key = str(data_dir / "master.key")
             cluster.blob_prefix = "c" + uuid.uuid4().hex[:12]
             extra = ("--blob-url", weed.blob_url(cluster.blob_prefix), "--master-key-file", key, *extra)
-            env = weed.env()
+            env.update(weed.env())
         for i in range(count):
             # On SeaweedFS the nodes share nothing on disk: each has a data directory of its own.
             own_dir = data_dir / f"node-{i}" if weed is not None else data_dir

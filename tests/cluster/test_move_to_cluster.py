@@ -13,13 +13,27 @@ from pathlib import Path
 import oss2
 import pytest
 from oss2.models import BucketVersioningConfig
+from tablestore import (
+    INF_MAX,
+    INF_MIN,
+    CapacityUnit,
+    Direction,
+    OTSClient,
+    ReservedThroughput,
+    Row,
+    TableMeta,
+    TableOptions,
+)
 
+from ossbox.cli.tables import open_tables_db
+from ossbox.tables.changelog import ChangeLog
 from tests import pg
 from tests.cluster.conftest import node_args
 from tests.iam import new_user
 from tests.server import ACCESS_KEY_ID, ACCESS_KEY_SECRET, REGION, ServerProcess, free_port
 
 pytestmark = pytest.mark.slow
+INSTANCE = "moving"
 
 
 def _owner(endpoint: str, name: str) -> oss2.Bucket:
@@ -36,6 +50,18 @@ def _inventory(bucket: oss2.Bucket) -> dict[tuple[str, str], str]:
         out[(v.key, v.versionid)] = hashlib.md5(data).hexdigest()
     assert [m.key for m in page.delete_marker] == ["k/3"]
     return out
+
+
+def _ots(node: ServerProcess) -> OTSClient:
+    return OTSClient(node.endpoint, ACCESS_KEY_ID, ACCESS_KEY_SECRET, INSTANCE)
+
+
+def _all_rows(ots: OTSClient, table: str) -> list[Row]:
+    return list(
+        ots.xget_range(
+            table, Direction.FORWARD, [("id", INF_MIN)], [("id", INF_MAX)], CapacityUnit(0, 0), max_version=1
+        )
+    )
 
 
 def test_meta_copy_from_sqlite_to_postgresql(tmp_path: Path) -> None:
@@ -58,6 +84,12 @@ def test_meta_copy_from_sqlite_to_postgresql(tmp_path: Path) -> None:
         b.upload_part("pending", pending, 1, b"p" * 1000)
         user, user_auth = new_user(single, "AliyunOSSReadOnlyAccess")
         before = _inventory(b)
+        single_ots = _ots(single)
+        single_ots.create_table(
+            TableMeta("moved", [("id", "STRING")]), TableOptions(), ReservedThroughput(CapacityUnit(0, 0))
+        )
+        for i in range(5):
+            single_ots.put_row("moved", Row([("id", f"r{i}")], [("v", i)]))
     finally:
         single.stop()
 
@@ -83,6 +115,21 @@ def test_meta_copy_from_sqlite_to_postgresql(tmp_path: Path) -> None:
         reader = oss2.Bucket(user_auth, nodes[1].endpoint, name, region=REGION)
         assert reader.get_object("k/0").read() == b"after the move"
         assert user
+        # The table service's tables and change log moved; ids and checkpoints go on after the copied ones.
+        ots = _ots(nodes[0])
+        assert [r.primary_key[0][1] for r in _all_rows(ots, "moved")] == [f"r{i}" for i in range(5)]
+        ots.create_table(
+            TableMeta("second", [("id", "STRING")]), TableOptions(), ReservedThroughput(CapacityUnit(0, 0))
+        )
+        ots.put_row("moved", Row([("id", "r5")], [("v", 5)]))
+        db = open_tables_db(tmp_path / "reader", url)
+        try:
+            with ChangeLog(db) as log:
+                records = log.read(INSTANCE, "moved", 0).records
+        finally:
+            db.close()
+        assert [r.primary_key[0][1] for r in records] == [f"r{i}" for i in range(6)]
+        assert [r.checkpoint for r in records] == sorted({r.checkpoint for r in records})
         # Copying into a store that is not empty is refused.
         again = subprocess.run(
             [sys.executable, "-m", "ossbox", "meta", "copy", "--from", f"sqlite:///{data_dir}/meta.sqlite3",

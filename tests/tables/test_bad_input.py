@@ -11,8 +11,8 @@ from tablestore import INF_MAX, INF_MIN, CapacityUnit, Direction, OTSClient, OTS
 from tablestore.auth import RequestContext
 from tablestore.protobuf import table_store_pb2 as pb2
 
-from ossbox.tables.changelog import ChangeLog
 from tests.server import ACCESS_KEY_ID, ServerProcess
+from tests.tables.changes import change_log
 from tests.tables.conftest import TableFactory, client
 
 PK = [("id", "k"), ("n", 1)]
@@ -30,7 +30,7 @@ def snapshot(ots: OTSClient, server: ServerProcess, instance: str, table: str) -
             max_version=10,
         )
     ]
-    with ChangeLog(server.data_dir / "tables.sqlite3") as log:
+    with change_log(server) as log:
         return rows, log.latest(instance, table)
 
 

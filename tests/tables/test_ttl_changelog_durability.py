@@ -23,8 +23,9 @@ from tablestore import (
     TableOptions,
 )
 
-from ossbox.tables.changelog import DELETE_ALL_VERSIONS, ChangeLog, ChangeLogTrimmed, NoSuchTable
-from tests.server import ServerProcess, free_port
+from ossbox.tables.changelog import DELETE_ALL_VERSIONS, ChangeLogTrimmed, NoSuchTable
+from tests.server import ServerProcess, admin_env, free_port
+from tests.tables.changes import change_log
 from tests.tables.conftest import TableFactory, client
 
 DAY_S = 86400
@@ -66,7 +67,7 @@ def test_ttl_and_retention_follow_the_clock(own_server: ServerProcess) -> None:
     assert keys_in(ots, "ttl") == ["fresh", "mixed"]
     _, row, _ = ots.get_row("ttl", [("id", "mixed")], max_version=1)
     assert [c[0] for c in row.attribute_columns] == ["new"]
-    with ChangeLog(own_server.data_dir / "tables.sqlite3") as log:
+    with change_log(own_server) as log:
         assert len(log.read("ttl-instance", "ttl", log.start("ttl-instance", "ttl")).records) == 3
 
     restart(own_server, clock_offset_s=DAY_S + 3600)  # a day and an hour later
@@ -80,7 +81,7 @@ def test_ttl_and_retention_follow_the_clock(own_server: ServerProcess) -> None:
     )
     assert keys_in(ots, "ttl") == ["fresh"]
     # That write was the first commit of this process: it dropped change log records past the 24 h retention.
-    with ChangeLog(own_server.data_dir / "tables.sqlite3") as log:
+    with change_log(own_server) as log:
         with pytest.raises(ChangeLogTrimmed):
             log.read("ttl-instance", "ttl", 0)
         start = log.start("ttl-instance", "ttl")
@@ -93,8 +94,7 @@ def test_change_log_records_every_write_in_order(
     ots: OTSClient, make_table: TableFactory, server: ServerProcess, instance: str
 ) -> None:
     table = make_table()
-    path = server.data_dir / "tables.sqlite3"
-    with ChangeLog(path) as log:
+    with change_log(server) as log:
         start = log.latest(instance, table)
     ots.put_row(table, Row([("id", "a")], [("v", 1), ("w", "x")]))
     ots.update_row(
@@ -108,7 +108,7 @@ def test_change_log_records_every_write_in_order(
         pass  # refused: must not be logged
     ots.delete_row(table, Row([("id", "a")]), None)
     ots.delete_row(table, Row([("id", "never-existed")]), None)  # changes nothing: not logged
-    with ChangeLog(path) as log:
+    with change_log(server) as log:
         first = log.read(instance, table, start, limit=2)
         rest = log.read(instance, table, first.next_checkpoint)
         assert log.read(instance, table, rest.next_checkpoint).records == []
@@ -155,7 +155,7 @@ def test_acknowledged_writes_survive_kill_9(own_server: ServerProcess) -> None:
     restart(own_server, kill=True)
     ots = client(own_server, "crash-instance")
     assert keys_in(ots, "c") == sorted(acknowledged)
-    with ChangeLog(own_server.data_dir / "tables.sqlite3") as log:
+    with change_log(own_server) as log:
         assert len(log.read("crash-instance", "c", 0, limit=1000).records) == 320
 
 
@@ -173,5 +173,6 @@ def test_tables_list_command(own_server: ServerProcess) -> None:
         text=True,
         check=True,
         timeout=60,
+        env=admin_env(own_server.data_dir),
     ).stdout
     assert out.startswith("cli-instance\tlisted\t")
