@@ -64,16 +64,15 @@ def _tmp_files(server: ServerProcess) -> list[Path]:
 
 
 def _wait_no_tmp(server: ServerProcess, before: list[Path]) -> None:
-    """The temporary files made since `before` are gone. (The session's server is shared: another test's
-    upload may be in flight, and its file is not this test's business.)"""
+    """The temporary files made since `before` are gone. (The session's server is shared: other writers,
+    such as a delivery task an earlier test left running, keep making and publishing temporary files of
+    their own; so this waits for the files seen now to go, not for a moment with none at all.)"""
     deadline = time.monotonic() + 10
-
-    def new() -> list[Path]:
-        return [p for p in _tmp_files(server) if p not in before]
-
-    while new() and time.monotonic() < deadline:
+    waiting = {p for p in _tmp_files(server) if p not in before}
+    while waiting and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert new() == []
+        waiting &= set(_tmp_files(server))
+    assert waiting == set()
 
 
 def test_truncated_body_leaves_nothing(server: ServerProcess, v1_bucket: oss2.Bucket) -> None:
