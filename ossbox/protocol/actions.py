@@ -27,6 +27,9 @@ _CHECKED_AS = {
     "Options": "oss:GetObject",
     # The source image is read; writing the result is checked as oss:PutObject on the target.
     "ProcessObject": "oss:GetObject",
+    # Both only read the object (the meta is counted on each call, not stored).
+    "SelectObject": "oss:GetObject",
+    "CreateSelectObjectMeta": "oss:GetObject",
 }
 
 

@@ -309,6 +309,12 @@ def route(method: str, bucket: str | None, key: str | None, query: dict[str, str
         return Route("ExtendBucketWorm", found.access)
     if found.op == "GetStyle" and "styleName" not in query:
         return Route("ListStyle", found.access)
+    if found.op == "ProcessObject":
+        process = query.get("x-oss-process", "")
+        if process in ("csv/select", "json/select"):
+            return Route("SelectObject", found.access)
+        if process in ("csv/meta", "json/meta"):
+            return Route("CreateSelectObjectMeta", found.access)
     return found
 
 

@@ -3,7 +3,7 @@
 
 The suite ships in oss2's sdist (``tests/``), not in its wheel. This module downloads the sdist
 once (``pip download --no-binary :all: --no-deps oss2==2.19.1``) into ``.cache/oss2-sdist``,
-checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on fifteen of its
+checks its SHA-256, extracts ``tests/`` into a work directory and runs pytest on seventeen of its
 files (SUITE_FILES) with the environment the suite reads, under the loopback guard
 (``loopback_guard/sitecustomize.py`` on PYTHONPATH), so no test can reach Alibaba Cloud or anything
 else off this machine.
@@ -37,6 +37,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+try:  # run as part of the test suite
+    from tests.conformance.select_samples import write_select_samples
+except ImportError:  # run as a script from this directory
+    from select_samples import write_select_samples  # type: ignore[no-redef]
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 GUARD_DIR = HERE / "loopback_guard"
@@ -66,6 +71,8 @@ SUITE_FILES: tuple[str, ...] = (
     "test_object_versioning",
     "test_lifecycle_versioning",
     "test_server_side_encryotion",  # sic: oss2's own file name
+    "test_select_csv_object",
+    "test_select_json_object",
 )
 
 AUTH_VERSIONS = ("v1", "v2", "v4")
@@ -335,6 +342,7 @@ def prepare_workdir(workdir: Path, sdist: Path, *, need_mock_shim: bool) -> dict
     (workdir / _WORKDIR_MARKER).write_text("made by tests/conformance/oss2_suite.py; cleared on every run\n")
     tests_dir = _extract_tests(sdist, workdir)
     _write_example_jpg(tests_dir)
+    write_select_samples(tests_dir)
     harness = workdir / "_harness"
     harness.mkdir()
     (harness / "oss2_harness_plugin.py").write_text(_PLUGIN, encoding="utf-8")
